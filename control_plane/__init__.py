@@ -1,0 +1,1 @@
+"""MCP Gateway control plane: registry, keys, snapshot compiler, distribution, audit store."""

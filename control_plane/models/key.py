@@ -1,0 +1,56 @@
+"""Agent API keys: shown once at creation, stored only as a hash, scoped to servers and tools."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import JSON, Column, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from control_plane.models.common import new_id, utcnow
+
+
+class KeyScope(SQLModel):
+    """What a key may use: whole servers, or only some tools of a server."""
+
+    servers: list[str] = Field(default_factory=list, description="server slugs whose every tool the key may use")
+    tools: dict[str, list[str]] = Field(
+        default_factory=dict, description="server slug -> the only tools the key may use there"
+    )
+
+
+class AgentKeyBase(SQLModel):
+    name: str = Field(max_length=128)
+    expires_at: datetime | None = None
+
+
+class AgentKeyCreate(AgentKeyBase, KeyScope):
+    workspace: str = Field(description="slug of the owning workspace")
+    secret: str | None = Field(
+        default=None, description="development only: use this secret instead of generating one", min_length=24
+    )
+
+
+class AgentKey(AgentKeyBase, table=True):
+    __table_args__ = (UniqueConstraint("workspace_id", "name"),)
+
+    id: str = Field(default_factory=new_id, primary_key=True)
+    workspace_id: str = Field(foreign_key="workspace.id", index=True)
+    key_hash: str = Field(index=True, unique=True, max_length=64)
+    prefix: str = Field(max_length=16)
+    scope_servers: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    scope_tools: dict[str, list[str]] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    created_at: datetime = Field(default_factory=utcnow)
+    revoked_at: datetime | None = None
+
+
+class AgentKeyPublic(AgentKeyBase, KeyScope):
+    id: str
+    workspace: str
+    prefix: str = Field(description="first characters of the secret, to recognise it")
+    created_at: datetime
+    revoked_at: datetime | None
+
+
+class AgentKeyCreated(AgentKeyPublic):
+    secret: str = Field(description="the key secret; shown only in this response")

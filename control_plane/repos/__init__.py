@@ -1,0 +1,1 @@
+"""Repository functions: keyword-only, each takes the session; no queries inside routes."""
