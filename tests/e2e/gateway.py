@@ -93,11 +93,12 @@ class Gateway:
         self.control_plane.wait_until(http_ok(f"{self.admin_url}/healthz"), what="healthy")
         return self.control_plane
 
-    def start_data_plane(self, *, wait_ready: bool = True) -> Child:
+    def start_data_plane(self, *, wait_ready: bool = True, control_plane: str | None = None) -> Child:
+        """The data plane, dialling the control plane (or ``control_plane``, e.g. a relay)."""
         env = {
             "MCPGW_DP_LISTEN": f"127.0.0.1:{self.dp_port}",
             "MCPGW_DP_ADMIN_LISTEN": f"127.0.0.1:{self.dp_admin}",
-            "MCPGW_DP_CONTROL_PLANE": f"127.0.0.1:{self.cp_grpc}",
+            "MCPGW_DP_CONTROL_PLANE": control_plane or f"127.0.0.1:{self.cp_grpc}",
             "MCPGW_DP_GROUP": "default",
             "MCPGW_DP_VERIFY_KEY": str(self.cp_state / "signing-key.pub.jwk"),
             "MCPGW_DP_GROUP_KEY": str(self.cp_state / "groups" / "default.jwk"),
