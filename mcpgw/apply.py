@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -51,10 +52,12 @@ def apply_document(
 ) -> dict[str, Any]:
     """POST the document to ``{url}/api/v1/apply`` and return the result."""
     try:
+        # YAML reads timestamps as datetimes; send them as ISO 8601 text.
+        body = json.dumps(document, default=_iso)
         response = httpx.post(
             f"{url.rstrip('/')}/api/v1/apply",
-            json=document,
-            headers={"Authorization": f"Bearer {token}"},
+            content=body,
+            headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
             timeout=timeout,
         )
     except httpx.HTTPError as exc:
@@ -63,6 +66,12 @@ def apply_document(
         raise ApplyError(f"the control plane refused the document ({response.status_code}): {response.text}")
     result: dict[str, Any] = response.json()
     return result
+
+
+def _iso(value: object) -> str:
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    raise TypeError(f"cannot send {type(value).__name__} as JSON")
 
 
 def format_result(result: dict[str, Any]) -> str:
@@ -75,6 +84,8 @@ def format_result(result: dict[str, Any]) -> str:
             if item.get("secret"):
                 line += f"  secret (shown once): {item['secret']}"
             lines.append(line)
+    for slug, reason in result.get("discovery_errors", {}).items():
+        lines.append(f"warning: could not fetch the tool catalog of server {slug}: {reason}")
     return "\n".join(lines) if lines else "nothing to apply"
 
 

@@ -6,7 +6,14 @@ secrets never appear in ``XPublic``.
 
 from control_plane.models.audit import AuditEvent, AuditEventPublic
 from control_plane.models.dataplane import DataPlane, DataPlaneGroup, DataPlaneGroupPublic, DataPlanePublic
-from control_plane.models.key import AgentKey, AgentKeyCreate, AgentKeyCreated, AgentKeyPublic, KeyScope
+from control_plane.models.key import (
+    AgentKey,
+    AgentKeyCreate,
+    AgentKeyCreated,
+    AgentKeyPublic,
+    AgentKeyUpdate,
+    KeyScope,
+)
 from control_plane.models.revision import ConfigRevision
 from control_plane.models.server import Server, ServerCreate, ServerPublic, ServerUpdate, Tool, ToolPublic
 from control_plane.models.workspace import Workspace, WorkspaceCreate, WorkspacePublic
@@ -16,6 +23,7 @@ __all__ = [
     "AgentKeyCreate",
     "AgentKeyCreated",
     "AgentKeyPublic",
+    "AgentKeyUpdate",
     "AuditEvent",
     "AuditEventPublic",
     "ConfigRevision",

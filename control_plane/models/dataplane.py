@@ -13,7 +13,7 @@ from control_plane.models.common import SLUG_PATTERN, new_id, utcnow
 
 class DataPlaneGroup(SQLModel, table=True):
     id: str = Field(default_factory=new_id, primary_key=True)
-    name: str = Field(index=True, unique=True, max_length=64, regex=SLUG_PATTERN)
+    name: str = Field(index=True, unique=True, max_length=64, schema_extra={"pattern": SLUG_PATTERN})
     public_key: dict[str, Any] = Field(
         default_factory=dict, sa_column=Column(JSON, nullable=False), description="X25519 JWK secrets are sealed to"
     )

@@ -31,6 +31,14 @@ class AgentKeyCreate(AgentKeyBase, KeyScope):
     )
 
 
+class AgentKeyUpdate(SQLModel):
+    """Fields a PATCH may change; absent fields stay as they are (``expires_at: null`` clears it)."""
+
+    expires_at: datetime | None = None
+    servers: list[str] | None = Field(default=None, description="replaces the whole-server scope")
+    tools: dict[str, list[str]] | None = Field(default=None, description="replaces the per-tool scope")
+
+
 class AgentKey(AgentKeyBase, table=True):
     __table_args__ = (UniqueConstraint("workspace_id", "name"),)
 

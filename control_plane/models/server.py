@@ -14,7 +14,7 @@ TransportName = Literal["streamable-http"]
 
 
 class ServerBase(SQLModel):
-    slug: str = Field(index=True, unique=True, max_length=64, regex=SLUG_PATTERN)
+    slug: str = Field(index=True, unique=True, max_length=64, schema_extra={"pattern": SLUG_PATTERN})
     url: str = Field(max_length=2000)
     transport: str = Field(default="streamable-http", max_length=32)
     timeout_seconds: float = Field(default=60.0, gt=0, le=3600)

@@ -10,7 +10,7 @@ from control_plane.models.common import SLUG_PATTERN, new_id, utcnow
 
 
 class WorkspaceBase(SQLModel):
-    slug: str = Field(index=True, unique=True, max_length=64, regex=SLUG_PATTERN)
+    slug: str = Field(index=True, unique=True, max_length=64, schema_extra={"pattern": SLUG_PATTERN})
     name: str = Field(default="", max_length=200)
 
 

@@ -1,0 +1,21 @@
+"""The admin API: ``/api/v1``, every route behind the admin token."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends
+
+from control_plane.api.deps import require_admin
+from control_plane.api.routes import apply, audit, dataplanes, keys, servers, workspaces
+
+API_PREFIX = "/api/v1"
+
+
+def build_router() -> APIRouter:
+    """The ``/api/v1`` router; admin auth is a router dependency so no route can miss it."""
+    router = APIRouter(prefix=API_PREFIX, dependencies=[Depends(require_admin)])
+    for module in (workspaces, servers, keys, dataplanes, audit, apply):
+        router.include_router(module.router)
+    return router
+
+
+__all__ = ["API_PREFIX", "build_router"]

@@ -1,0 +1,210 @@
+"""Declarative config (``mcpgw apply -f gateway.yaml``): upsert workspaces, servers and keys.
+
+Like ``kubectl apply`` or decK: items are matched by identity (workspaces and servers by slug,
+keys by workspace + name) and created or updated to match the document; nothing absent is
+deleted. The whole document is applied in one transaction that records at most one config
+revision, and only when something changed, so applying the same document twice is a no-op.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+from sqlmodel import Session
+
+from control_plane.crypto import SecretBox
+from control_plane.models import AgentKeyCreate, AgentKeyUpdate, ServerCreate, ServerUpdate, WorkspaceCreate
+from control_plane.models.common import SLUG_PATTERN
+from control_plane.repos import keys, revisions, servers, workspaces
+from control_plane.repos.errors import Conflict, Invalid
+from shared.apikeys import MIN_SECRET_LENGTH
+
+Action = Literal["created", "updated", "unchanged"]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ApplyWorkspace(_Strict):
+    slug: str = Field(pattern=SLUG_PATTERN, max_length=64)
+    name: str | None = Field(default=None, max_length=200, description="kept as it is when omitted")
+
+
+class ApplyServer(_Strict):
+    slug: str = Field(pattern=SLUG_PATTERN, max_length=64)
+    workspace: str
+    url: str = Field(max_length=2000)
+    transport: Literal["streamable-http"] = "streamable-http"
+    headers: dict[str, str] = Field(default_factory=dict, description="static upstream headers (secrets)")
+    timeout_seconds: float = Field(default=60.0, gt=0, le=3600)
+
+
+class ApplyKey(_Strict):
+    name: str = Field(max_length=128)
+    workspace: str
+    secret: str | None = Field(default=None, min_length=MIN_SECRET_LENGTH, description="development only")
+    servers: list[str] = Field(default_factory=list)
+    tools: dict[str, list[str]] = Field(default_factory=dict)
+    expires_at: datetime | None = None
+
+
+class ApplyDocument(_Strict):
+    """A whole declarative config document."""
+
+    workspaces: list[ApplyWorkspace] = Field(default_factory=list)
+    servers: list[ApplyServer] = Field(default_factory=list)
+    keys: list[ApplyKey] = Field(default_factory=list)
+
+
+class AppliedWorkspace(BaseModel):
+    slug: str
+    action: Action
+
+
+class AppliedServer(BaseModel):
+    slug: str
+    action: Action
+    needs_discovery: bool = Field(default=False, exclude=True)
+
+
+class AppliedKey(BaseModel):
+    name: str
+    workspace: str
+    action: Action
+    secret: str | None = Field(default=None, description="a generated secret, shown only in this response")
+
+
+class ApplyResult(BaseModel):
+    """What applying a document did to each item."""
+
+    workspaces: list[AppliedWorkspace] = Field(default_factory=list)
+    servers: list[AppliedServer] = Field(default_factory=list)
+    keys: list[AppliedKey] = Field(default_factory=list)
+    discovery_errors: dict[str, str] = Field(
+        default_factory=dict, description="server slug -> why its tool catalog could not be fetched"
+    )
+
+    @property
+    def changed(self) -> bool:
+        """Whether any item was created or updated."""
+        items: list[AppliedWorkspace | AppliedServer | AppliedKey] = [
+            *self.workspaces,
+            *self.servers,
+            *self.keys,
+        ]
+        return any(item.action != "unchanged" for item in items)
+
+    @property
+    def servers_to_discover(self) -> list[str]:
+        """Servers created, or whose URL or headers changed: their catalog must be fetched."""
+        return [item.slug for item in self.servers if item.needs_discovery]
+
+
+def parse_document(data: object) -> ApplyDocument:
+    """Validate a decoded YAML/JSON document (raises ``pydantic.ValidationError``)."""
+    return ApplyDocument.model_validate(data)
+
+
+def _check_unique(document: ApplyDocument) -> None:
+    for section, ids in (
+        ("workspaces", [w.slug for w in document.workspaces]),
+        ("servers", [s.slug for s in document.servers]),
+        ("keys", [f"{k.workspace}/{k.name}" for k in document.keys]),
+    ):
+        duplicates = sorted({i for i in ids if ids.count(i) > 1})
+        if duplicates:
+            raise Invalid(f"{section} lists the same item more than once: {', '.join(duplicates)}")
+
+
+def _apply_workspace(session: Session, item: ApplyWorkspace) -> AppliedWorkspace:
+    existing = workspaces.find(session, slug=item.slug)
+    if existing is None:
+        data = WorkspaceCreate(slug=item.slug, name=item.name or "")
+        workspaces.create(session, data=data, record_revision=False)
+        return AppliedWorkspace(slug=item.slug, action="created")
+    renamed = item.name is not None and workspaces.rename(session, workspace=existing, name=item.name)
+    return AppliedWorkspace(slug=item.slug, action="updated" if renamed else "unchanged")
+
+
+def _apply_server(session: Session, item: ApplyServer, secrets: SecretBox) -> AppliedServer:
+    existing = servers.find(session, slug=item.slug)
+    if existing is None:
+        data = ServerCreate(
+            slug=item.slug,
+            workspace=item.workspace,
+            url=item.url,
+            transport=item.transport,
+            headers=item.headers,
+            timeout_seconds=item.timeout_seconds,
+        )
+        servers.create(session, data=data, secrets=secrets, record_revision=False)
+        return AppliedServer(slug=item.slug, action="created", needs_discovery=True)
+    if existing.workspace_id != workspaces.get(session, slug=item.workspace).id:
+        raise Conflict(f"server {item.slug!r} belongs to another workspace; servers do not move")
+    reconnect = existing.url != item.url or servers.open_headers(secrets, existing) != item.headers
+    update = ServerUpdate(
+        url=item.url, transport=item.transport, timeout_seconds=item.timeout_seconds, headers=item.headers
+    )
+    _, changed = servers.update(session, slug=item.slug, data=update, secrets=secrets, record_revision=False)
+    return AppliedServer(
+        slug=item.slug, action="updated" if changed else "unchanged", needs_discovery=reconnect
+    )
+
+
+def _apply_key(session: Session, item: ApplyKey) -> AppliedKey:
+    workspace = workspaces.get(session, slug=item.workspace)
+    existing = keys.find_by_name(session, workspace_id=workspace.id, name=item.name)
+    if existing is None:
+        data = AgentKeyCreate(
+            name=item.name,
+            workspace=item.workspace,
+            secret=item.secret,
+            servers=item.servers,
+            tools=item.tools,
+            expires_at=item.expires_at,
+        )
+        _, secret = keys.create(session, data=data, record_revision=False)
+        shown = secret if item.secret is None else None
+        return AppliedKey(name=item.name, workspace=item.workspace, action="created", secret=shown)
+    update = AgentKeyUpdate(servers=item.servers, tools=item.tools, expires_at=item.expires_at)
+    _, changed = keys.update(session, key_id=existing.id, data=update, record_revision=False)
+    if item.secret is not None and keys.set_secret(session, key=existing, secret=item.secret):
+        changed = True
+    return AppliedKey(name=item.name, workspace=item.workspace, action="updated" if changed else "unchanged")
+
+
+def apply_config(session: Session, *, document: ApplyDocument, secrets: SecretBox) -> ApplyResult:
+    """Apply ``document`` inside the caller's transaction; records one revision if anything changed.
+
+    Raises :class:`~control_plane.repos.errors.DomainError` subclasses for documents that name
+    missing workspaces or servers, or that conflict with existing rows; the caller's transaction
+    must then be rolled back. Tool discovery is left to the caller, after commit
+    (:attr:`ApplyResult.servers_to_discover`).
+    """
+    _check_unique(document)
+    result = ApplyResult(
+        workspaces=[_apply_workspace(session, item) for item in document.workspaces],
+        servers=[_apply_server(session, item, secrets) for item in document.servers],
+    )
+    session.flush()
+    result.keys = [_apply_key(session, item) for item in document.keys]
+    if result.changed:
+        session.flush()
+        revisions.record(session, reason="apply: " + _summary(result))
+    return result
+
+
+def _summary(result: ApplyResult) -> str:
+    counts = {"created": 0, "updated": 0}
+    items: list[AppliedWorkspace | AppliedServer | AppliedKey] = [
+        *result.workspaces,
+        *result.servers,
+        *result.keys,
+    ]
+    for item in items:
+        if item.action in counts:
+            counts[item.action] += 1
+    return f"{counts['created']} created, {counts['updated']} updated"

@@ -1,0 +1,193 @@
+"""Upstream servers and their tool catalogs.
+
+Header values are secrets: they are stored only encrypted (``SecretBox``), and only their names
+are ever presented.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlmodel import Session, select
+
+from control_plane.crypto import SecretBox
+from control_plane.discovery import DiscoveredTool
+from control_plane.models import AgentKey, Server, ServerCreate, ServerPublic, ServerUpdate, Tool
+from control_plane.models.common import utcnow
+from control_plane.repos import revisions, workspaces
+from control_plane.repos.errors import Conflict, NotFound
+
+
+@dataclass(frozen=True, slots=True)
+class Connection:
+    """What discovery needs to reach a server (header values decrypted; never log them)."""
+
+    slug: str
+    url: str
+    headers: dict[str, str]
+
+
+def seal_headers(secrets: SecretBox, headers: dict[str, str]) -> str:
+    """The stored (encrypted) form of a header mapping."""
+    return secrets.encrypt(json.dumps(headers, sort_keys=True))
+
+
+def open_headers(secrets: SecretBox, server: Server) -> dict[str, str]:
+    """The decrypted header mapping of ``server``."""
+    if not server.headers_encrypted:
+        return {}
+    headers: dict[str, str] = json.loads(secrets.decrypt(server.headers_encrypted))
+    return headers
+
+
+def create(
+    session: Session,
+    *,
+    data: ServerCreate,
+    secrets: SecretBox,
+    catalog: Sequence[DiscoveredTool] | None = None,
+    discovery_error: str = "",
+    record_revision: bool = True,
+) -> Server:
+    """Register a server (with its catalog when one was discovered); a taken slug is a :class:`Conflict`."""
+    workspace = workspaces.get(session, slug=data.workspace)
+    if find(session, slug=data.slug) is not None:
+        raise Conflict(f"server {data.slug!r} already exists")
+    server = Server(
+        slug=data.slug,
+        url=data.url,
+        transport=data.transport,
+        timeout_seconds=data.timeout_seconds,
+        workspace_id=workspace.id,
+        headers_encrypted=seal_headers(secrets, data.headers),
+        header_names=sorted(data.headers),
+        discovery_error=discovery_error[:2000],
+    )
+    session.add(server)
+    session.flush()
+    if catalog is not None:
+        replace_catalog(session, server=server, catalog=catalog, record_revision=False)
+    if record_revision:
+        revisions.record(session, reason=f"server {data.slug} registered")
+    return server
+
+
+def find(session: Session, *, slug: str) -> Server | None:
+    """The server with ``slug``, or ``None``."""
+    return session.exec(select(Server).where(Server.slug == slug)).first()
+
+
+def get(session: Session, *, slug: str) -> Server:
+    """The server with ``slug``; :class:`NotFound` when there is none."""
+    server = find(session, slug=slug)
+    if server is None:
+        raise NotFound(f"server {slug!r} does not exist")
+    return server
+
+
+def list_all(session: Session, *, workspace: str | None = None) -> list[Server]:
+    """Every server (of one workspace when ``workspace`` is given), by slug."""
+    query = select(Server).order_by(Server.slug)
+    if workspace is not None:
+        query = query.where(Server.workspace_id == workspaces.get(session, slug=workspace).id)
+    return list(session.exec(query))
+
+
+def update(
+    session: Session, *, slug: str, data: ServerUpdate, secrets: SecretBox, record_revision: bool = True
+) -> tuple[Server, bool]:
+    """Apply the fields set in ``data``; returns the server and whether anything changed."""
+    server = get(session, slug=slug)
+    changed = False
+    fields = data.model_dump(exclude_unset=True, exclude={"headers"})
+    for name, value in fields.items():
+        if value is not None and getattr(server, name) != value:
+            setattr(server, name, value)
+            changed = True
+    if data.headers is not None and open_headers(secrets, server) != data.headers:
+        server.headers_encrypted = seal_headers(secrets, data.headers)
+        server.header_names = sorted(data.headers)
+        changed = True
+    if changed:
+        server.updated_at = utcnow()
+        session.add(server)
+        if record_revision:
+            revisions.record(session, reason=f"server {slug} updated")
+        session.flush()
+    return server, changed
+
+
+def delete(session: Session, *, slug: str) -> None:
+    """Delete a server, its tools, and every key scope entry that names it."""
+    server = get(session, slug=slug)
+    for tool in list_tools(session, server=server):
+        session.delete(tool)
+    for key in list(session.exec(select(AgentKey).where(AgentKey.workspace_id == server.workspace_id))):
+        if slug in key.scope_servers or slug in key.scope_tools:
+            # JSON columns are replaced, not mutated in place, so the change is persisted.
+            key.scope_servers = [s for s in key.scope_servers if s != slug]
+            key.scope_tools = {s: t for s, t in key.scope_tools.items() if s != slug}
+            session.add(key)
+    session.delete(server)
+    revisions.record(session, reason=f"server {slug} deleted")
+    session.flush()
+
+
+def connection(session: Session, *, slug: str, secrets: SecretBox) -> Connection:
+    """URL and decrypted headers of the server ``slug``."""
+    server = get(session, slug=slug)
+    return Connection(slug=server.slug, url=server.url, headers=open_headers(secrets, server))
+
+
+def list_tools(session: Session, *, server: Server) -> list[Tool]:
+    """The discovered tools of ``server``, by name."""
+    return list(session.exec(select(Tool).where(Tool.server_id == server.id).order_by(Tool.name)))
+
+
+def replace_catalog(
+    session: Session, *, server: Server, catalog: Sequence[DiscoveredTool], record_revision: bool = True
+) -> bool:
+    """Make the stored catalog equal ``catalog``; returns whether any tool definition changed."""
+    now = utcnow()
+    existing = {tool.name: tool for tool in list_tools(session, server=server)}
+    wanted = {tool.name: tool for tool in catalog}
+    changed = False
+    for name, tool in existing.items():
+        if name not in wanted:
+            session.delete(tool)
+            changed = True
+    for name, found in wanted.items():
+        row = existing.get(name)
+        if row is None:
+            row = Tool(server_id=server.id, name=name)
+            changed = True
+        elif row.definition_hash != found.definition_hash:
+            changed = True
+        row.description = found.description
+        row.input_schema = found.input_schema
+        row.annotations = found.annotations
+        row.definition_hash = found.definition_hash
+        row.discovered_at = now
+        session.add(row)
+    server.discovered_at = now
+    server.discovery_error = ""
+    session.add(server)
+    if changed and record_revision:
+        revisions.record(session, reason=f"server {server.slug} tool catalog changed")
+    session.flush()
+    return changed
+
+
+def record_discovery_error(session: Session, *, slug: str, reason: str) -> None:
+    """Remember why the last discovery of ``slug`` failed (the stored catalog stays as it is)."""
+    server = get(session, slug=slug)
+    server.discovery_error = reason[:2000]
+    session.add(server)
+    session.flush()
+
+
+def to_public(server: Server, *, workspace: str) -> ServerPublic:
+    """The API form of a server (header names only, never values)."""
+    return ServerPublic.model_validate(server, update={"workspace": workspace})
