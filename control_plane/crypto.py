@@ -52,7 +52,7 @@ class SecretBox:
     def decrypt(self, token: str) -> str:
         """Decrypt a value made by :meth:`encrypt`."""
         try:
-            return jwe.decrypt_compact(token, self._key, algorithms=_ALGORITHMS).plaintext.decode()
+            return (jwe.decrypt_compact(token, self._key, algorithms=_ALGORITHMS).plaintext or b"").decode()
         except (JoseError, ValueError) as exc:
             raise SecretBoxError(f"cannot decrypt stored secret: {type(exc).__name__}") from exc
 

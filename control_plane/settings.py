@@ -35,7 +35,9 @@ class ControlPlaneSettings:
     """Ed25519 private JWK that signs snapshots; ``state_dir/signing-key.jwk`` when unset."""
     push_debounce_seconds: float = field(default_factory=lambda: float(_env("PUSH_DEBOUNCE_SECONDS", "0.05")))
     revision_poll_seconds: float = field(default_factory=lambda: float(_env("REVISION_POLL_SECONDS", "1.0")))
-    discovery_timeout_seconds: float = field(default_factory=lambda: float(_env("DISCOVERY_TIMEOUT_SECONDS", "10")))
+    discovery_timeout_seconds: float = field(
+        default_factory=lambda: float(_env("DISCOVERY_TIMEOUT_SECONDS", "10"))
+    )
 
     def __post_init__(self) -> None:
         if not self.database_url:

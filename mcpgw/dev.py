@@ -18,14 +18,14 @@ import os
 import secrets
 import signal
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import uvicorn
-from control_plane.app import create_app
 
+from control_plane.app import create_app
 from control_plane.settings import ControlPlaneSettings
 from mcpgw.apply import ApplyError, apply_document, format_result, load_document
 
@@ -110,12 +110,10 @@ async def _serve(args: argparse.Namespace) -> int:
     fresh_token = not admin_token and not token_file.exists()
     admin_token = admin_token or _secret_file(token_file, "mcpgw_admin_" + secrets.token_urlsafe(24))
     settings = ControlPlaneSettings(state_dir=state_dir, admin_token=admin_token)
-    server = uvicorn.Server(
-        uvicorn.Config(
-            create_app(settings), host=settings.http_host, port=settings.http_port, log_level="warning"
-        )
+    config = uvicorn.Config(
+        create_app(settings), host=settings.http_host, port=settings.http_port, log_level="warning"
     )
-    server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
+    server = _EmbeddedServer(config)
     cp_url = f"http://{settings.http_host}:{settings.http_port}"
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -130,7 +128,7 @@ async def _serve(args: argparse.Namespace) -> int:
             demo = f"http://127.0.0.1:{args.demo_port}/mcp"
             await _wait_http(demo, seconds=30, what="demo MCP server", any_status=True)
         cp_task = asyncio.create_task(server.serve(), name="control-plane")
-        stack.callback(cp_task.cancel)
+        stack.push_async_callback(_stop_control_plane, server, cp_task)
         await _wait_http(f"{cp_url}/healthz", seconds=30, what="control plane")
 
         if not args.no_demo:
@@ -159,10 +157,26 @@ async def _serve(args: argparse.Namespace) -> int:
         _print_banner(settings, cp_url, admin_token, fresh_token, demo_key)
         waiters = {asyncio.create_task(stop.wait()), cp_task, asyncio.create_task(dp.wait())}
         await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
-        for waiter in waiters:
+        for waiter in waiters - {cp_task}:
             waiter.cancel()
-        server.should_exit = True
     return 0
+
+
+class _EmbeddedServer(uvicorn.Server):
+    """uvicorn without its own signal handling: ``mcpgw dev`` stops every part itself."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+async def _stop_control_plane(server: uvicorn.Server, task: asyncio.Task[None]) -> None:
+    server.should_exit = True
+    try:
+        async with asyncio.timeout(15):
+            await task
+    except TimeoutError:
+        task.cancel()
 
 
 async def _apply(cp_url: str, token: str, document: dict[str, Any]) -> dict[str, Any]:

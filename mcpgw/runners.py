@@ -8,10 +8,9 @@ import sys
 from pathlib import Path
 
 from control_plane.main import run as run_cp
+from control_plane.settings import ControlPlaneSettings
 from data_plane.main import run as run_dp
 from data_plane.settings import DataPlaneSettings
-
-from control_plane.settings import ControlPlaneSettings
 from shared import keyfiles
 
 

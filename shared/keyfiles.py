@@ -28,8 +28,8 @@ def public_jwk(key: OKPKey) -> dict[str, str]:
 
 def from_jwk(jwk: dict[str, str] | str) -> OKPKey:
     """Import a key from a JWK dict or JSON text."""
-    data = json.loads(jwk) if isinstance(jwk, str) else jwk
-    return OKPKey.import_key(data)
+    data: dict[str, str] = json.loads(jwk) if isinstance(jwk, str) else jwk
+    return OKPKey.import_key(dict(data))
 
 
 def write_private(path: Path, key: OKPKey) -> None:

@@ -27,6 +27,8 @@ def seal(plaintext: str, group_public_key: OKPKey) -> str:
 def unseal(token: str, group_private_key: OKPKey) -> str:
     """Open a value sealed with :func:`seal`."""
     try:
-        return jwe.decrypt_compact(token, group_private_key, algorithms=_ALGORITHMS).plaintext.decode()
+        return (
+            jwe.decrypt_compact(token, group_private_key, algorithms=_ALGORITHMS).plaintext or b""
+        ).decode()
     except (JoseError, ValueError) as exc:
         raise UnsealError(f"cannot unseal: {type(exc).__name__}") from exc

@@ -17,4 +17,5 @@ def record(session: Session, *, reason: str) -> None:
 
 def latest(session: Session) -> int:
     """The newest revision id (0 when there is none)."""
-    return session.exec(select(func.coalesce(func.max(ConfigRevision.id), 0))).one()
+    newest = session.exec(select(func.max(ConfigRevision.id))).one()
+    return newest or 0

@@ -32,7 +32,9 @@ class SnapshotRejected(Exception):
 def sign_snapshot(snapshot: Snapshot, key: OKPKey) -> str:
     """Return the compact JWS of the snapshot's canonical form."""
     payload = canonical_bytes(snapshot_document(snapshot))
-    return jws.serialize_compact({"alg": ALGORITHM, "typ": "mcpgw-snapshot+jws"}, payload, key, algorithms=[ALGORITHM])
+    return jws.serialize_compact(
+        {"alg": ALGORITHM, "typ": "mcpgw-snapshot+jws"}, payload, key, algorithms=[ALGORITHM]
+    )
 
 
 def verify_snapshot(token: str, public_key: OKPKey) -> Snapshot:
@@ -49,7 +51,9 @@ def verify_snapshot(token: str, public_key: OKPKey) -> Snapshot:
         raise SnapshotRejected("signed payload is not a JSON object")
     schema_version = document.get("schema_version")
     if schema_version != SCHEMA_VERSION:
-        raise SnapshotRejected(f"unsupported schema_version {schema_version!r} (this data plane knows {SCHEMA_VERSION})")
+        raise SnapshotRejected(
+            f"unsupported schema_version {schema_version!r} (this data plane knows {SCHEMA_VERSION})"
+        )
     if content_hash(document) != document.get("hash"):
         raise SnapshotRejected("content hash does not match the signed content")
     try:

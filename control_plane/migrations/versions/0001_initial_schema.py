@@ -8,9 +8,8 @@ Create Date: 2026-11-21 19:15:33.111773
 from collections.abc import Sequence
 
 import sqlalchemy as sa
-import sqlmodel
+import sqlmodel.sql.sqltypes
 from alembic import op
-
 
 revision: str = "0001"
 down_revision: str | None = None
