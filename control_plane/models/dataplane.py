@@ -15,7 +15,9 @@ class DataPlaneGroup(SQLModel, table=True):
     id: str = Field(default_factory=new_id, primary_key=True)
     name: str = Field(index=True, unique=True, max_length=64, schema_extra={"pattern": SLUG_PATTERN})
     public_key: dict[str, Any] = Field(
-        default_factory=dict, sa_column=Column(JSON, nullable=False), description="X25519 JWK secrets are sealed to"
+        default_factory=dict,
+        sa_column=Column(JSON, nullable=False),
+        description="X25519 JWK secrets are sealed to",
     )
     created_at: datetime = Field(default_factory=utcnow)
 

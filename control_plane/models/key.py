@@ -13,7 +13,9 @@ from control_plane.models.common import new_id, utcnow
 class KeyScope(SQLModel):
     """What a key may use: whole servers, or only some tools of a server."""
 
-    servers: list[str] = Field(default_factory=list, description="server slugs whose every tool the key may use")
+    servers: list[str] = Field(
+        default_factory=list, description="server slugs whose every tool the key may use"
+    )
     tools: dict[str, list[str]] = Field(
         default_factory=dict, description="server slug -> the only tools the key may use there"
     )

@@ -33,13 +33,17 @@ class ServerUpdate(SQLModel):
     url: str | None = None
     transport: TransportName | None = None
     timeout_seconds: float | None = Field(default=None, gt=0, le=3600)
-    headers: dict[str, str] | None = Field(default=None, description="replaces all static headers; write-only")
+    headers: dict[str, str] | None = Field(
+        default=None, description="replaces all static headers; write-only"
+    )
 
 
 class Server(ServerBase, table=True):
     id: str = Field(default_factory=new_id, primary_key=True)
     workspace_id: str = Field(foreign_key="workspace.id", index=True)
-    headers_encrypted: str = Field(default="", description="JSON of header values, encrypted with the master key")
+    headers_encrypted: str = Field(
+        default="", description="JSON of header values, encrypted with the master key"
+    )
     header_names: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     discovery_error: str = Field(default="", max_length=2000)
     discovered_at: datetime | None = None
@@ -50,7 +54,9 @@ class Server(ServerBase, table=True):
 class ServerPublic(ServerBase):
     id: str
     workspace: str
-    header_names: list[str] = Field(description="names of the static upstream headers (values are write-only)")
+    header_names: list[str] = Field(
+        description="names of the static upstream headers (values are write-only)"
+    )
     discovery_error: str
     discovered_at: datetime | None
     created_at: datetime
