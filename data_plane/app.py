@@ -1,0 +1,154 @@
+"""Application factories: ``create_app`` (the MCP port) and ``create_admin_app`` (health).
+
+Objects are built here; background work starts and stops through ``cleanup_ctx``:
+boot snapshot (file or last good on disk) -> upstream connection pool -> audit shipper
+(spool replayed) -> config sync client. Cleanup runs in reverse order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Coroutine
+from typing import Any
+
+from aiohttp import web
+
+from data_plane import keys
+from data_plane.audit.buffer import AuditBuffer
+from data_plane.audit.shipper import AuditShipper
+from data_plane.http import health, mcp
+from data_plane.http.middleware import last_resort
+from data_plane.pipeline.chain import build_chain
+from data_plane.runtime.upstream import UpstreamClient
+from data_plane.settings import DataPlaneSettings
+from data_plane.snapshot.files import load_or_create_node_id
+from data_plane.snapshot.store import SnapshotStore
+from data_plane.sync.client import SyncClient, SyncStatus
+from shared import keyfiles
+
+logger = logging.getLogger(__name__)
+
+MAX_BODY_BYTES = 16 * 1024 * 1024
+STOP_TIMEOUT_SECONDS = 5.0
+
+
+def build_store(settings: DataPlaneSettings) -> SnapshotStore:
+    """The snapshot store with the keys named in ``settings``."""
+    verify_key = keyfiles.read_key(settings.verify_key_file) if settings.verify_key_file else None
+    group_key = keyfiles.read_key(settings.group_key_file) if settings.group_key_file else None
+    if verify_key is None:
+        logger.warning("no verify key configured: this data plane cannot accept any snapshot")
+    return SnapshotStore(
+        verify_key=verify_key,
+        group_key=group_key,
+        group=settings.group,
+        last_good_file=settings.last_good_file,
+        connect_timeout=settings.connect_timeout_seconds,
+    )
+
+
+def create_app(settings: DataPlaneSettings, *, store: SnapshotStore | None = None) -> web.Application:
+    """The MCP application (``POST/GET/DELETE /{slug}/mcp``); not started until run."""
+    app = web.Application(middlewares=[last_resort], client_max_size=MAX_BODY_BYTES)
+    node_id = load_or_create_node_id(settings.node_id_file)
+    store = store if store is not None else build_store(settings)
+    buffer = AuditBuffer(capacity=settings.audit_buffer_size, batch_size=settings.audit_batch_size)
+    client = UpstreamClient()
+    status = SyncStatus()
+    app[keys.SETTINGS] = settings
+    app[keys.NODE_ID] = node_id
+    app[keys.STORE] = store
+    app[keys.PUBLIC_BASE_URL] = settings.public_base_url
+    app[keys.UPSTREAM] = client
+    app[keys.AUDIT_BUFFER] = buffer
+    app[keys.SYNC_STATUS] = status
+    app[keys.CHAIN] = build_chain(client=client, buffer=buffer, node_id=node_id)
+    app[keys.AUDIT_SHIPPER] = AuditShipper(
+        target=settings.control_plane,
+        buffer=buffer,
+        node_id=node_id,
+        spool_file=settings.audit_spool_file,
+        batch_size=settings.audit_batch_size,
+        flush_seconds=settings.audit_flush_ms / 1000,
+    )
+    if settings.control_plane:
+        app[keys.SYNC_CLIENT] = SyncClient(
+            target=settings.control_plane, store=store, status=status, node_id=node_id, group=settings.group
+        )
+    app.cleanup_ctx.extend([_boot_snapshot, _upstream_pool, _audit_shipper, _sync_client])
+    mcp.add_routes(app)
+    return app
+
+
+def create_admin_app(mcp_app: web.Application) -> web.Application:
+    """The admin application (``/healthz``, ``/readyz``) reading the MCP app's live objects."""
+    admin = web.Application()
+    admin[keys.STORE] = mcp_app[keys.STORE]
+    admin[keys.SYNC_STATUS] = mcp_app[keys.SYNC_STATUS]
+    admin[keys.AUDIT_BUFFER] = mcp_app[keys.AUDIT_BUFFER]
+    health.add_routes(admin)
+    return admin
+
+
+async def _boot_snapshot(app: web.Application) -> AsyncIterator[None]:
+    settings = app[keys.SETTINGS]
+    store = app[keys.STORE]
+    if store.current is None:
+        if settings.snapshot_file is not None:
+            await store.load_file(settings.snapshot_file, source="file")
+        else:
+            await store.load_file(settings.last_good_file, source="disk")
+    logger.info(
+        "node %s starts %s",
+        app[keys.NODE_ID],
+        f"with snapshot {store.version} ({store.source})" if store.current else "without a snapshot",
+    )
+    yield
+
+
+async def _upstream_pool(app: web.Application) -> AsyncIterator[None]:
+    client = app[keys.UPSTREAM]
+    await client.start()
+    yield
+    await client.close()
+
+
+async def _stop(task: asyncio.Task[None]) -> None:
+    if task.done():
+        return  # already finished (a crash was logged by _report_crash)
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        async with asyncio.timeout(STOP_TIMEOUT_SECONDS):
+            await task
+
+
+def _spawn(coro: Coroutine[Any, Any, None], name: str) -> asyncio.Task[None]:
+    task = asyncio.create_task(coro, name=name)
+    task.add_done_callback(_report_crash)
+    return task
+
+
+def _report_crash(task: asyncio.Task[None]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        logger.error("background task %s died", task.get_name(), exc_info=task.exception())
+
+
+async def _audit_shipper(app: web.Application) -> AsyncIterator[None]:
+    shipper = app[keys.AUDIT_SHIPPER]
+    await asyncio.to_thread(shipper.load_spool)
+    task = _spawn(shipper.run(), "audit-shipper")
+    yield
+    await _stop(task)
+    shipper.spool()
+
+
+async def _sync_client(app: web.Application) -> AsyncIterator[None]:
+    client = app.get(keys.SYNC_CLIENT)
+    if client is None:
+        yield
+        return
+    task = _spawn(client.run(), "config-sync")
+    yield
+    await _stop(task)

@@ -1,0 +1,86 @@
+"""The one module that maps denials and failures to HTTP status and JSON-RPC error bodies.
+
+Stages return :class:`~data_plane.pipeline.context.Denial` values; only this module decides
+which HTTP status, JSON-RPC error code and audit status each kind becomes.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from aiohttp import web
+
+from data_plane.pipeline.context import Denial, DenialKind, Outcome, RequestContext
+
+PARSE_ERROR = -32700
+INVALID_REQUEST = -32600
+INTERNAL_ERROR = -32603
+UNAUTHENTICATED = -32001
+SERVER_FORBIDDEN = -32002
+TOOL_FORBIDDEN = -32003
+NOT_FOUND = -32004
+NOT_READY = -32005
+UPSTREAM_UNREACHABLE = -32006
+UPSTREAM_TIMEOUT = -32007
+
+JSON_CONTENT_TYPE = "application/json"
+
+# kind -> (HTTP status, JSON-RPC code, audit status)
+_TABLE: dict[DenialKind, tuple[int, int, str]] = {
+    DenialKind.PARSE_ERROR: (400, PARSE_ERROR, "bad_request"),
+    DenialKind.INVALID_REQUEST: (400, INVALID_REQUEST, "bad_request"),
+    DenialKind.NOT_READY: (503, NOT_READY, "not_ready"),
+    DenialKind.UNAUTHENTICATED: (401, UNAUTHENTICATED, "unauthenticated"),
+    DenialKind.NOT_FOUND: (404, NOT_FOUND, "not_found"),
+    DenialKind.SERVER_FORBIDDEN: (403, SERVER_FORBIDDEN, "denied"),
+    DenialKind.TOOL_FORBIDDEN: (403, TOOL_FORBIDDEN, "denied"),
+    DenialKind.UPSTREAM_UNREACHABLE: (502, UPSTREAM_UNREACHABLE, "upstream_error"),
+    DenialKind.UPSTREAM_TIMEOUT: (504, UPSTREAM_TIMEOUT, "upstream_error"),
+}
+
+
+def error_body(rpc_id: Any, code: int, message: str, data: dict[str, str] | None = None) -> bytes:
+    """A JSON-RPC 2.0 error response body."""
+    error: dict[str, Any] = {"code": code, "message": message}
+    if data:
+        error["data"] = data
+    return orjson.dumps({"jsonrpc": "2.0", "id": rpc_id, "error": error})
+
+
+def resource_metadata_url(public_base_url: str, slug: str) -> str:
+    """The RFC 9728 protected-resource metadata URL for ``/{slug}/mcp``."""
+    return f"{public_base_url}/.well-known/oauth-protected-resource/{slug}/mcp"
+
+
+def denial_response(
+    ctx: RequestContext, denial: Denial, public_base_url: str
+) -> tuple[web.Response, Outcome]:
+    """The HTTP response for a denial, and the outcome the audit stage records."""
+    status, code, audit_status = _TABLE[denial.kind]
+    if denial.kind is DenialKind.TOOL_FORBIDDEN and ctx.is_request:
+        # A refused tool call is an ordinary JSON-RPC error response to that request.
+        status = 200
+    data = {"reason": denial.reason}
+    if denial.rule:
+        data["rule"] = denial.rule
+    body = error_body(ctx.rpc_id, code, denial.reason, data)
+    response = web.Response(status=status, body=body, content_type=JSON_CONTENT_TYPE)
+    if denial.kind is DenialKind.UNAUTHENTICATED:
+        metadata = resource_metadata_url(public_base_url, ctx.slug)
+        response.headers["WWW-Authenticate"] = f'Bearer resource_metadata="{metadata}"'
+    outcome = Outcome(
+        status=audit_status, http_status=status, error_code=code, reason=denial.reason, rule=denial.rule
+    )
+    return response, outcome
+
+
+def internal_error_response() -> web.Response:
+    """The 500 answer of last resort (details go to the log, never to the client)."""
+    body = error_body(None, INTERNAL_ERROR, "internal error in the gateway")
+    return web.Response(status=500, body=body, content_type=JSON_CONTENT_TYPE)
+
+
+def internal_error_outcome(reason: str) -> Outcome:
+    """The audit outcome of a request that failed inside the gateway."""
+    return Outcome(status="error", http_status=500, error_code=INTERNAL_ERROR, reason=reason)

@@ -1,0 +1,85 @@
+"""THE request chain: the one place that knows the order of the stages.
+
+    parse -> authenticate -> route -> authorize -> upstream -> audit
+
+The first four decide; the first denial short-circuits to the error answer. ``upstream``
+forwards and streams the answer back. ``audit`` always runs last, on success, on denial and
+when a stage raised (the exception then continues to the top-level middleware).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+import aiohttp
+
+from data_plane.audit.buffer import AuditBuffer
+from data_plane.errors import internal_error_outcome
+from data_plane.pipeline.context import Denial, Outcome, RequestContext
+from data_plane.pipeline.sink import ResponseSink
+from data_plane.runtime.upstream import UpstreamClient
+from data_plane.stages.audit import audit
+from data_plane.stages.authenticate import authenticate
+from data_plane.stages.authorize import authorize
+from data_plane.stages.parse import parse
+from data_plane.stages.route import route
+from data_plane.stages.upstream import call_upstream, relay
+
+Stage = Callable[[RequestContext], RequestContext | Denial]
+Forward = Callable[[RequestContext], Awaitable[aiohttp.ClientResponse | Denial]]
+Relay = Callable[[RequestContext, aiohttp.ClientResponse, ResponseSink], Awaitable[Outcome]]
+Record = Callable[[RequestContext, Outcome], None]
+
+CANCELLED = Outcome("error", 499, reason="request cancelled: the client went away")
+
+DECISION_STAGES: tuple[Stage, ...] = (parse, authenticate, route, authorize)
+
+
+@dataclass(frozen=True, slots=True)
+class Chain:
+    """The stages wired to their dependencies; ``handle`` runs one request through them."""
+
+    forward: Forward
+    relay: Relay
+    record: Record
+    stages: tuple[Stage, ...] = DECISION_STAGES
+
+    async def handle(self, ctx: RequestContext, sink: ResponseSink) -> Outcome:
+        """Run ``ctx`` through the chain, answering on ``sink``; audit always runs."""
+        outcome: Outcome | None = None
+        try:
+            for stage in self.stages:
+                result = stage(ctx)
+                if isinstance(result, Denial):
+                    outcome = await sink.deny(ctx, result)
+                    return outcome
+                ctx = result
+            reply = await self.forward(ctx)
+            if isinstance(reply, Denial):
+                outcome = await sink.deny(ctx, reply)
+            else:
+                outcome = await self.relay(ctx, reply, sink)
+            return outcome
+        except asyncio.CancelledError:
+            # The client went away and aiohttp cancelled the handler (handler_cancellation=True).
+            outcome = CANCELLED
+            raise
+        finally:
+            self.record(
+                ctx,
+                outcome if outcome is not None else internal_error_outcome("request failed in the gateway"),
+            )
+
+
+def build_chain(*, client: UpstreamClient, buffer: AuditBuffer, node_id: str) -> Chain:
+    """The production chain: real upstream client, audit into ``buffer``."""
+
+    async def forward(ctx: RequestContext) -> aiohttp.ClientResponse | Denial:
+        return await call_upstream(ctx, client)
+
+    def record(ctx: RequestContext, outcome: Outcome) -> None:
+        audit(ctx, outcome, buffer, node_id)
+
+    return Chain(forward=forward, relay=relay, record=record)

@@ -1,0 +1,77 @@
+"""The request context that flows through the stage chain, and the denial a stage may return.
+
+Both are frozen and slotted: a stage returns a new context (``dataclasses.replace``) or a
+:class:`Denial`, never mutates, and never builds an HTTP response (``data_plane.errors`` maps
+denials to HTTP and JSON-RPC in one place).
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from data_plane.runtime.compiled import CompiledSnapshot, Principal, Upstream
+
+
+class DenialKind(enum.Enum):
+    """Why a request stopped before (or at) the upstream."""
+
+    PARSE_ERROR = "parse_error"
+    INVALID_REQUEST = "invalid_request"
+    NOT_READY = "not_ready"
+    UNAUTHENTICATED = "unauthenticated"
+    NOT_FOUND = "not_found"
+    SERVER_FORBIDDEN = "server_forbidden"
+    TOOL_FORBIDDEN = "tool_forbidden"
+    UPSTREAM_UNREACHABLE = "upstream_unreachable"
+    UPSTREAM_TIMEOUT = "upstream_timeout"
+
+
+@dataclass(frozen=True, slots=True)
+class Denial:
+    """A stage's refusal: what kind, why (never a secret) and which rule decided."""
+
+    kind: DenialKind
+    reason: str
+    rule: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class RequestContext:
+    """Everything known about one request so far."""
+
+    http_method: str
+    slug: str
+    headers: Mapping[str, str]
+    """The client's request headers (case-insensitive mapping)."""
+    body: bytes
+    """The raw body, forwarded unchanged."""
+    started: float
+    """``time.perf_counter()`` when the request arrived."""
+    snapshot: CompiledSnapshot | None
+    """The snapshot read once at arrival; every stage of this request uses this one."""
+    message: Mapping[str, Any] | None = None
+    rpc_method: str = ""
+    rpc_id: Any = None
+    is_request: bool = False
+    """A JSON-RPC request (has an ``id``) as opposed to a notification or response."""
+    tool: str = ""
+    principal: Principal | None = None
+    upstream: Upstream | None = None
+    tool_filter: frozenset[str] | None = None
+    """When set, a ``tools/list`` result is filtered to these names."""
+    rule: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """How a request ended, as the audit stage records it."""
+
+    status: str
+    """ok | error | denied | unauthenticated | not_found | bad_request | upstream_error | not_ready"""
+    http_status: int
+    error_code: int = 0
+    reason: str = ""
+    rule: str = ""

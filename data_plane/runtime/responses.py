@@ -1,0 +1,135 @@
+"""Response-path inspection: filter ``tools/list`` results and spot JSON-RPC error codes.
+
+Works on JSON bodies and on SSE streams. Bodies that need no change are never re-serialized;
+for SSE only the event carrying the JSON-RPC response to this request is ever rewritten.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+
+INSPECT_LIMIT = 64 * 1024
+"""JSON bodies up to this size are parsed (once, after streaming) to find an error code."""
+
+_EVENT_ENDS = (b"\r\n\r\n", b"\n\n")
+
+
+def _filter_tools(message: dict[str, Any], allowed: frozenset[str]) -> bool:
+    result = message.get("result")
+    if not isinstance(result, dict):
+        return False
+    tools = result.get("tools")
+    if not isinstance(tools, list):
+        return False
+    result["tools"] = [t for t in tools if isinstance(t, dict) and t.get("name") in allowed]
+    return True
+
+
+def _error_code(message: dict[str, Any]) -> int:
+    error = message.get("error")
+    if isinstance(error, dict):
+        code = error.get("code")
+        if type(code) is int:
+            return code
+        return -1
+    return 0
+
+
+def error_code_of(body: bytes) -> int:
+    """The JSON-RPC error code of a small JSON response body, 0 when it is no error."""
+    if b'"error"' not in body or len(body) > INSPECT_LIMIT:
+        return 0
+    try:
+        message = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return 0
+    return _error_code(message) if isinstance(message, dict) else 0
+
+
+def filter_json(body: bytes, allowed: frozenset[str]) -> tuple[bytes, int]:
+    """Filter the tools of a JSON ``tools/list`` response; returns (body, error code)."""
+    try:
+        message = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return body, 0
+    if not isinstance(message, dict):
+        return body, 0
+    if _filter_tools(message, allowed):
+        return orjson.dumps(message), 0
+    return body, _error_code(message)
+
+
+class SseInspector:
+    """Splits an SSE stream into whole events and inspects the response to ``rpc_id``.
+
+    Events pass through as they complete. The one event whose data is the JSON-RPC response
+    to this request is parsed: its error code is noted and, with ``allowed`` set, its tools
+    list is filtered. After that event the rest of the stream passes through untouched.
+    """
+
+    __slots__ = ("_allowed", "_buffer", "_rpc_id", "done", "error_code")
+
+    def __init__(self, rpc_id: Any, allowed: frozenset[str] | None) -> None:
+        self._rpc_id = rpc_id
+        self._allowed = allowed
+        self._buffer = b""
+        self.done = False
+        self.error_code = 0
+
+    def feed(self, chunk: bytes) -> bytes:
+        """Bytes ready to send after ``chunk`` arrived (whole events, maybe one rewritten)."""
+        if self.done:
+            return chunk
+        data = self._buffer + chunk if self._buffer else chunk
+        out: list[bytes] = []
+        start = 0
+        done = False
+        while not done:
+            end, sep = self._next_end(data, start)
+            if end < 0:
+                break
+            event, done = self._event(data[start:end], sep)
+            out.append(event)
+            start = end + len(sep)
+        if done:
+            self.done = True
+            out.append(data[start:])
+            self._buffer = b""
+        else:
+            self._buffer = data[start:]
+        return b"".join(out)
+
+    def flush(self) -> bytes:
+        """Whatever is left when the stream ends (an unterminated event, passed as is)."""
+        rest, self._buffer = self._buffer, b""
+        return rest
+
+    @staticmethod
+    def _next_end(data: bytes, start: int) -> tuple[int, bytes]:
+        best, best_sep = -1, b""
+        for sep in _EVENT_ENDS:
+            idx = data.find(sep, start)
+            if idx >= 0 and (best < 0 or idx < best):
+                best, best_sep = idx, sep
+        return best, best_sep
+
+    def _event(self, event: bytes, sep: bytes) -> tuple[bytes, bool]:
+        if b'"result"' not in event and b'"error"' not in event:
+            return event + sep, False
+        newline = b"\r\n" if sep == b"\r\n\r\n" else b"\n"
+        lines = event.split(newline)
+        data_lines = [line[5:].removeprefix(b" ") for line in lines if line.startswith(b"data:")]
+        try:
+            message = orjson.loads(b"\n".join(data_lines))
+        except orjson.JSONDecodeError:
+            return event + sep, False
+        if not isinstance(message, dict) or message.get("id") != self._rpc_id or "method" in message:
+            return event + sep, False
+        self.error_code = _error_code(message)
+        if self._allowed is None or not _filter_tools(message, self._allowed):
+            return event + sep, True
+        kept = [line for line in lines if not line.startswith(b"data:")]
+        kept.append(b"data: " + orjson.dumps(message))
+        return newline.join(kept) + sep, True

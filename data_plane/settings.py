@@ -1,0 +1,115 @@
+"""Data-plane settings: one frozen dataclass, read from ``MCPGW_DP_*`` variables and CLI flags."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+SOFTWARE_VERSION = "0.1.0"
+
+
+def _host_port(text: str, what: str) -> tuple[str, int]:
+    host, sep, port = text.rpartition(":")
+    if not sep or not port.isdigit():
+        raise ValueError(f"{what} must be host:port, got {text!r}")
+    return host or "127.0.0.1", int(port)
+
+
+def _path(text: str | None) -> Path | None:
+    return Path(text) if text else None
+
+
+@dataclass(frozen=True, slots=True)
+class DataPlaneSettings:
+    """Everything a data plane needs to start; build with :meth:`from_env` or directly in tests."""
+
+    listen_host: str = "127.0.0.1"
+    listen_port: int = 8080
+    admin_host: str = "127.0.0.1"
+    admin_port: int = 8081
+    control_plane: str | None = "127.0.0.1:50051"
+    """gRPC target of the control plane; ``None`` runs without one (air-gapped)."""
+    group: str = "default"
+    verify_key_file: Path | None = None
+    """The control plane's Ed25519 public JWK; without it no snapshot can be verified."""
+    group_key_file: Path | None = None
+    """The group's X25519 private JWK, to unseal injected upstream headers."""
+    state_dir: Path = Path(".mcpgw-dp")
+    snapshot_file: Path | None = None
+    """Air-gapped mode: boot from this signed snapshot file."""
+    public_url: str | None = None
+    """Base URL named in ``WWW-Authenticate``; defaults to ``http://{listen}``."""
+    audit_buffer_size: int = 50_000
+    audit_batch_size: int = 200
+    audit_flush_ms: int = 200
+    connect_timeout_seconds: float = 5.0
+
+    @property
+    def public_base_url(self) -> str:
+        """The base URL clients reach this data plane at (no trailing slash)."""
+        if self.public_url:
+            return self.public_url.rstrip("/")
+        return f"http://{self.listen_host}:{self.listen_port}"
+
+    @property
+    def node_id_file(self) -> Path:
+        """Where the stable node id lives."""
+        return self.state_dir / "node-id"
+
+    @property
+    def last_good_file(self) -> Path:
+        """Where the last good signed snapshot (JWS, never unsealed) lives."""
+        return self.state_dir / "last-good.jws"
+
+    @property
+    def audit_spool_file(self) -> Path:
+        """Where unacknowledged audit batches are spooled on shutdown."""
+        return self.state_dir / "audit-spool.bin"
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None, **overrides: str) -> DataPlaneSettings:
+        """Settings from ``MCPGW_DP_*`` variables; ``overrides`` (CLI flags) win.
+
+        Override names: listen, admin_listen, control_plane, group, verify_key, group_key,
+        state_dir, snapshot_file, public_url. With a snapshot file and no control plane named
+        explicitly, the data plane runs air-gapped (no gRPC connection). An empty
+        ``control_plane`` (or ``none``) also disables the connection.
+        """
+        source = os.environ if env is None else env
+        names = (
+            "listen",
+            "admin_listen",
+            "control_plane",
+            "group",
+            "verify_key",
+            "group_key",
+            "state_dir",
+            "snapshot_file",
+            "public_url",
+        )
+        unknown = set(overrides) - set(names)
+        if unknown:
+            raise TypeError(f"unknown data-plane settings: {sorted(unknown)}")
+        values = {n: overrides.get(n, source.get(f"MCPGW_DP_{n.upper()}")) for n in names}
+        listen_host, listen_port = _host_port(values["listen"] or "127.0.0.1:8080", "listen")
+        admin_host, admin_port = _host_port(values["admin_listen"] or "127.0.0.1:8081", "admin_listen")
+        control_plane = values["control_plane"]
+        if control_plane is None:
+            control_plane = None if values["snapshot_file"] else "127.0.0.1:50051"
+        elif control_plane.strip().lower() in ("", "none", "off"):
+            control_plane = None
+        return cls(
+            listen_host=listen_host,
+            listen_port=listen_port,
+            admin_host=admin_host,
+            admin_port=admin_port,
+            control_plane=control_plane,
+            group=values["group"] or "default",
+            verify_key_file=_path(values["verify_key"]),
+            group_key_file=_path(values["group_key"]),
+            state_dir=Path(values["state_dir"] or ".mcpgw-dp"),
+            snapshot_file=_path(values["snapshot_file"]),
+            public_url=values["public_url"] or None,
+        )

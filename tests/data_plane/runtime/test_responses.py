@@ -1,0 +1,61 @@
+from __future__ import annotations
+
+import orjson
+import pytest
+
+from data_plane.runtime.responses import SseInspector, error_code_of, filter_json
+
+TOOLS = {"jsonrpc": "2.0", "id": 1, "result": {"tools": [{"name": "echo"}, {"name": "add"}]}}
+ALLOWED = frozenset({"echo"})
+
+
+def test_json_tool_list_is_filtered_to_the_allowed_names() -> None:
+    body, code = filter_json(orjson.dumps(TOOLS), ALLOWED)
+    assert orjson.loads(body)["result"]["tools"] == [{"name": "echo"}]
+    assert code == 0
+
+
+def test_json_error_passes_unchanged_with_its_code() -> None:
+    raw = b'{"jsonrpc":"2.0","id":1,"error":{"code":-32601,"message":"no"}}'
+    assert filter_json(raw, ALLOWED) == (raw, -32601)
+
+
+@pytest.mark.parametrize(
+    ("body", "code"),
+    [
+        (b'{"jsonrpc":"2.0","id":1,"result":{}}', 0),
+        (b'{"jsonrpc":"2.0","id":1,"error":{"code":-32602,"message":"bad"}}', -32602),
+        (b'{"jsonrpc":"2.0","id":1,"result":{"text":"\\"error\\""}}', 0),
+        (b'not json with "error"', 0),
+    ],
+)
+def test_error_code_is_found_cheaply_in_small_bodies(body: bytes, code: int) -> None:
+    assert error_code_of(body) == code
+
+
+def _event(message: dict[str, object], sep: bytes = b"\n") -> bytes:
+    return b"event: message" + sep + b"data: " + orjson.dumps(message) + sep + sep
+
+
+@pytest.mark.parametrize("sep", [b"\n", b"\r\n"])
+def test_sse_rewrites_only_the_response_to_this_request(sep: bytes) -> None:
+    progress = _event({"jsonrpc": "2.0", "method": "notifications/progress", "params": {}}, sep)
+    other = _event({"jsonrpc": "2.0", "id": 99, "result": {"tools": [{"name": "add"}]}}, sep)
+    answer = _event(TOOLS, sep)
+    inspector = SseInspector(1, ALLOWED)
+    stream = progress + other + answer + b"data: trailing" + sep + sep
+    out = b"".join(inspector.feed(stream[i : i + 7]) for i in range(0, len(stream), 7)) + inspector.flush()
+    assert out.startswith(progress + other)
+    rewritten = out[len(progress + other) :]
+    data = next(line for line in rewritten.split(sep) if line.startswith(b"data: {"))
+    assert orjson.loads(data[6:])["result"]["tools"] == [{"name": "echo"}]
+    assert rewritten.endswith(b"data: trailing" + sep + sep)
+    assert inspector.done
+
+
+def test_sse_without_a_filter_passes_bytes_unchanged_and_notes_the_error_code() -> None:
+    event = _event({"jsonrpc": "2.0", "id": 1, "error": {"code": -32603, "message": "x"}})
+    inspector = SseInspector(1, None)
+    assert inspector.feed(event[:10]) == b""
+    assert inspector.feed(event[10:]) == event
+    assert inspector.error_code == -32603

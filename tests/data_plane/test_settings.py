@@ -1,0 +1,45 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from data_plane.settings import DataPlaneSettings
+
+
+def test_defaults_listen_on_loopback_and_dial_the_local_control_plane() -> None:
+    settings = DataPlaneSettings.from_env({})
+    assert (settings.listen_host, settings.listen_port) == ("127.0.0.1", 8080)
+    assert (settings.admin_host, settings.admin_port) == ("127.0.0.1", 8081)
+    assert settings.control_plane == "127.0.0.1:50051"
+    assert settings.public_base_url == "http://127.0.0.1:8080"
+
+
+def test_environment_is_read_and_flags_win() -> None:
+    env = {
+        "MCPGW_DP_LISTEN": "0.0.0.0:9000",
+        "MCPGW_DP_GROUP": "eu",
+        "MCPGW_DP_VERIFY_KEY": "/keys/cp.pub.jwk",
+        "MCPGW_DP_STATE_DIR": "/var/lib/dp",
+        "MCPGW_DP_PUBLIC_URL": "https://dp.example.com/",
+    }
+    settings = DataPlaneSettings.from_env(env, group="us", admin_listen="127.0.0.1:9001")
+    assert (settings.listen_host, settings.listen_port, settings.admin_port) == ("0.0.0.0", 9000, 9001)
+    assert settings.group == "us"
+    assert settings.verify_key_file == Path("/keys/cp.pub.jwk")
+    assert settings.last_good_file == Path("/var/lib/dp/last-good.jws")
+    assert settings.public_base_url == "https://dp.example.com"
+
+
+def test_snapshot_file_alone_means_air_gapped() -> None:
+    assert DataPlaneSettings.from_env({}, snapshot_file="/s.jws").control_plane is None
+    assert (
+        DataPlaneSettings.from_env({}, snapshot_file="/s.jws", control_plane="cp:1").control_plane == "cp:1"
+    )
+
+
+def test_bad_listen_address_and_unknown_flags_are_refused() -> None:
+    with pytest.raises(ValueError, match="host:port"):
+        DataPlaneSettings.from_env({"MCPGW_DP_LISTEN": "8080"})
+    with pytest.raises(TypeError):
+        DataPlaneSettings.from_env({}, colour="blue")
