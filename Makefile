@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 PROTO_FILES := $(shell find proto -name '*.proto')
 
-.PHONY: run test lint typecheck layers proto proto-check bench clean install
+.PHONY: run test lint typecheck layers proto proto-check openapi openapi-check bench clean install
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -24,6 +24,12 @@ proto: $(STAMP)
 proto-check: $(STAMP)
 	$(BIN)/python -m shared.wire.generate --check
 
+openapi: $(STAMP)
+	$(BIN)/python -m control_plane.openapi
+
+openapi-check: $(STAMP)
+	$(BIN)/python -m control_plane.openapi --check
+
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -34,7 +40,7 @@ typecheck: $(STAMP)
 layers: $(STAMP)
 	$(BIN)/lint-imports
 
-test: lint typecheck layers proto-check
+test: lint typecheck layers proto-check openapi-check
 	$(BIN)/python -m pytest -q
 
 clean:
