@@ -179,3 +179,35 @@ async def test_every_stream_of_a_group_receives_the_push(running: Running) -> No
         first, second = await one.receive(), await two.receive()
 
     assert (first.version, first.hash) == (second.version, second.hash)
+
+
+async def test_quick_successive_changes_end_at_the_latest_revision(running: Running) -> None:
+    async with SyncClient(running.port) as client:
+        await client.hello()
+        await client.receive()
+
+        def burst() -> None:
+            for n in range(5):
+                add_key(running.database, name=f"burst-{n}", workspace="demo")
+
+        await asyncio.to_thread(burst)
+        latest = str(latest_revision(running))
+        versions: list[int] = []
+        while not versions or versions[-1] != int(latest):
+            versions.append(int((await client.receive()).version))
+
+    assert versions == sorted(versions)
+    assert len(versions) <= 5
+
+
+async def test_deleting_a_group_ends_its_streams_with_not_found(running: Running) -> None:
+    async with SyncClient(running.port) as client:
+        await client.hello()
+        await client.receive()
+        with running.database.transaction() as session:
+            group = dataplanes.get_group(session, name="default")
+            assert group is not None
+            session.delete(group)
+            revisions.record(session, reason="group deleted")
+
+        assert await client.status() == grpc.StatusCode.NOT_FOUND
