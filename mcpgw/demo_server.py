@@ -15,7 +15,9 @@ from mcp.server import MCPServer
 
 def build_server() -> MCPServer:
     """The demo server with its tools."""
-    server = MCPServer(name="mcpgw-demo", instructions="Demo tools served behind MCP Gateway.")
+    server = MCPServer(
+        name="mcpgw-demo", instructions="Demo tools served behind MCP Gateway.", log_level="WARNING"
+    )
 
     @server.tool(description="Echo the given text back.")
     def echo(text: str) -> str:

@@ -17,7 +17,7 @@ from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.exceptions import MCPError
 
 
-async def main(url: str, key: str, tool: str, arguments: dict[str, object]) -> None:
+async def main(url: str, key: str, tool: str, arguments: dict[str, object]) -> int:
     async with (
         httpx2.AsyncClient(headers={"Authorization": f"Bearer {key}"}) as http,
         Client(streamable_http_client(url, http_client=http)) as client,
@@ -27,13 +27,14 @@ async def main(url: str, key: str, tool: str, arguments: dict[str, object]) -> N
         try:
             result = await client.call_tool(tool, arguments)
         except MCPError as exc:
-            sys.exit(f"refused: {exc.error.code} {exc.error.message}")
+            sys.stdout.write(f"refused: JSON-RPC error {exc.error.code}: {exc.error.message}\n")
+            return 1
         sys.stdout.write(result.model_dump_json(indent=2, exclude_none=True) + "\n")
+        return 0
 
 
 if __name__ == "__main__":
     if len(sys.argv) < 4:
         sys.exit(__doc__)
-    asyncio.run(
-        main(sys.argv[1], sys.argv[2], sys.argv[3], json.loads(sys.argv[4]) if len(sys.argv) > 4 else {})
-    )
+    arguments = json.loads(sys.argv[4]) if len(sys.argv) > 4 else {}
+    sys.exit(asyncio.run(main(sys.argv[1], sys.argv[2], sys.argv[3], arguments)))
