@@ -32,8 +32,6 @@ from mcpgw.apply import ApplyError, apply_document, format_result, load_document
 logger = logging.getLogger("mcpgw.dev")
 
 DEMO_KEY_NAME = "dev"
-DP_LISTEN = "127.0.0.1:8080"
-DP_ADMIN_LISTEN = "127.0.0.1:8081"
 
 
 def _secret_file(path: Path, make: str) -> str:
@@ -56,7 +54,7 @@ def demo_document(demo_url: str, demo_key: str) -> dict[str, Any]:
     }
 
 
-def client_config(slug: str, key: str, base: str = f"http://{DP_LISTEN}") -> dict[str, Any]:
+def client_config(slug: str, key: str, base: str) -> dict[str, Any]:
     """A ready-to-paste ``mcpServers`` entry for an MCP client."""
     return {
         "mcpServers": {slug: {"url": f"{base}/{slug}/mcp", "headers": {"Authorization": f"Bearer {key}"}}}
@@ -142,10 +140,12 @@ async def _serve(args: argparse.Namespace) -> int:
                 logger.error("seed %s refused: %s", args.seed, exc)
                 return 1
 
+        dp_listen = os.environ.get("MCPGW_DP_LISTEN", "127.0.0.1:8080")
+        dp_admin = os.environ.get("MCPGW_DP_ADMIN_LISTEN", "127.0.0.1:8081")
         dp_env = {
             **os.environ,
-            "MCPGW_DP_LISTEN": DP_LISTEN,
-            "MCPGW_DP_ADMIN_LISTEN": DP_ADMIN_LISTEN,
+            "MCPGW_DP_LISTEN": dp_listen,
+            "MCPGW_DP_ADMIN_LISTEN": dp_admin,
             "MCPGW_DP_CONTROL_PLANE": f"{settings.grpc_host}:{settings.grpc_port}",
             "MCPGW_DP_GROUP": "default",
             "MCPGW_DP_VERIFY_KEY": str(state_dir / "signing-key.pub.jwk"),
@@ -153,8 +153,8 @@ async def _serve(args: argparse.Namespace) -> int:
             "MCPGW_DP_STATE_DIR": str(state_dir / "data-plane"),
         }
         dp = await stack.enter_async_context(_child("-m", "mcpgw.cli", "data-plane", env=dp_env))
-        await _wait_http(f"http://{DP_ADMIN_LISTEN}/readyz", seconds=30, what="data plane", proc=dp)
-        _print_banner(settings, cp_url, admin_token, fresh_token, demo_key)
+        await _wait_http(f"http://{dp_admin}/readyz", seconds=30, what="data plane", proc=dp)
+        _print_banner(settings, cp_url, admin_token, fresh_token, demo_key, dp_listen, dp_admin)
         waiters = {asyncio.create_task(stop.wait()), cp_task, asyncio.create_task(dp.wait())}
         await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
         for waiter in waiters - {cp_task}:
@@ -184,15 +184,21 @@ async def _apply(cp_url: str, token: str, document: dict[str, Any]) -> dict[str,
 
 
 def _print_banner(
-    settings: ControlPlaneSettings, cp_url: str, token: str, fresh: bool, demo_key: str
+    settings: ControlPlaneSettings,
+    cp_url: str,
+    token: str,
+    fresh: bool,
+    demo_key: str,
+    dp_listen: str,
+    dp_admin: str,
 ) -> None:
     lines = [
         "",
         "MCP Gateway (embedded) is running:",
         f"  control plane admin API  {cp_url}/api/v1   (OpenAPI: {cp_url}/docs)",
         f"  control plane gRPC       {settings.grpc_host}:{settings.grpc_port}",
-        f"  data plane MCP           http://{DP_LISTEN}/{{server-slug}}/mcp",
-        f"  data plane health        http://{DP_ADMIN_LISTEN}/readyz",
+        f"  data plane MCP           http://{dp_listen}/{{server-slug}}/mcp",
+        f"  data plane health        http://{dp_admin}/readyz",
         f"  state directory          {settings.state_dir}",
     ]
     if fresh:
@@ -201,7 +207,7 @@ def _print_banner(
         lines.append(f"  admin token              in {settings.state_dir}/admin-token (or MCPGW_ADMIN_TOKEN)")
     if demo_key:
         lines += ["", "Paste this into your MCP client config to reach the demo server:", ""]
-        lines.append(json.dumps(client_config("demo", demo_key), indent=2))
+        lines.append(json.dumps(client_config("demo", demo_key, f"http://{dp_listen}"), indent=2))
     lines += ["", "Press Ctrl-C to stop.", ""]
     sys.stdout.write("\n".join(lines) + "\n")
     sys.stdout.flush()
