@@ -93,7 +93,9 @@ class Gateway:
         self.control_plane.wait_until(http_ok(f"{self.admin_url}/healthz"), what="healthy")
         return self.control_plane
 
-    def start_data_plane(self, *, wait_ready: bool = True, control_plane: str | None = None) -> Child:
+    def start_data_plane(
+        self, *, wait_ready: bool = True, control_plane: str | None = None, snapshot_file: Path | None = None
+    ) -> Child:
         """The data plane, dialling the control plane (or ``control_plane``, e.g. a relay)."""
         env = {
             "MCPGW_DP_LISTEN": f"127.0.0.1:{self.dp_port}",
@@ -104,6 +106,8 @@ class Gateway:
             "MCPGW_DP_GROUP_KEY": str(self.cp_state / "groups" / "default.jwk"),
             "MCPGW_DP_STATE_DIR": str(self.dp_state),
         }
+        if snapshot_file is not None:
+            env["MCPGW_DP_SNAPSHOT_FILE"] = str(snapshot_file)
         self.data_plane = self._spawn("data-plane", ["-m", "mcpgw.cli", "data-plane"], env)
         if wait_ready:
             self.data_plane.wait_until(http_ok(self.readyz_url), what="ready")

@@ -152,6 +152,31 @@ async def test_data_plane_restarted_while_the_control_plane_is_down_serves_its_p
         assert (await client.call_tool("echo", {"text": "offline"})).content[0].text == "offline"  # type: ignore[union-attr]
 
 
+async def test_air_gapped_data_plane_serves_from_a_snapshot_file_the_control_plane_exported(
+    gateway: Gateway,
+) -> None:
+    made = register(gateway)
+    exported = gateway.admin("GET", "/dataplane-groups/default/snapshot")
+    assert exported.status_code == 200
+    assert exported.headers["content-type"].startswith("application/jose")
+    assert UPSTREAM_SECRET not in exported.text  # header values travel sealed
+    snapshot_file = gateway.tmp / "exported.jws"
+    snapshot_file.write_text(exported.text)
+    assert gateway.control_plane is not None
+    assert gateway.data_plane is not None
+    gateway.data_plane.stop()
+    gateway.control_plane.stop()
+    (gateway.dp_state / "last-good.jws").unlink()  # nothing to fall back on but the exported file
+
+    gateway.start_data_plane(control_plane="none", snapshot_file=snapshot_file)
+    ready = gateway.readyz()
+    assert ready["source"] == "file"
+    assert ready["snapshot_version"] == exported.headers["x-mcpgw-snapshot-version"]
+    async with gateway.mcp_client("py", made["narrow"]["secret"]) as client:
+        assert [t.name for t in (await client.list_tools()).tools] == ["echo"]
+        assert (await client.call_tool("echo", {"text": "air"})).content[0].text == "air"  # type: ignore[union-attr]
+
+
 async def test_wrongly_signed_snapshot_is_nacked_and_the_old_one_keeps_serving(gateway: Gateway) -> None:
     made = register(gateway)
     wait_until_key_works(gateway, made["wide"]["secret"])

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, status
+from fastapi import APIRouter, HTTPException, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 
-from control_plane.api.deps import SessionDep
+from control_plane.api.deps import SessionDep, StateDep
+from control_plane.compiler import CompileError, compile_snapshot
 from control_plane.models import DataPlaneGroupPublic, DataPlanePublic
-from control_plane.models.common import SLUG_PATTERN
+from control_plane.models.common import SLUG_PATTERN, utcnow
 from control_plane.repos import dataplanes, groups
+from shared.snapshot import sign_snapshot
 
 router = APIRouter(tags=["data planes"])
 
@@ -40,3 +42,27 @@ def create_group(session: SessionDep, body: DataPlaneGroupCreate) -> DataPlaneGr
 def list_dataplanes(session: SessionDep, group: str | None = None) -> list[DataPlanePublic]:
     """Each data plane's applied version and hash, last contact, connection, and last NACK."""
     return [DataPlanePublic.model_validate(d) for d in dataplanes.list_data_planes(session, group=group)]
+
+
+@router.get(
+    "/dataplane-groups/{name}/snapshot",
+    summary="Export the group's current signed snapshot (air-gapped data planes)",
+    response_class=Response,
+    responses={200: {"content": {"application/jose": {"schema": {"type": "string"}}}}},
+)
+def export_snapshot(session: SessionDep, state: StateDep, name: str) -> Response:
+    """The compact JWS a data plane started with ``--snapshot-file`` boots from.
+
+    Secrets inside stay sealed to the group's key; the file is safe to carry to an air-gapped site.
+    """
+    group = dataplanes.get_group(session, name=name)
+    if group is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"data-plane group {name!r} not found")
+    try:
+        snapshot = compile_snapshot(session, group=group, secrets=state.secrets, now=utcnow())
+    except CompileError as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, f"cannot compile group {name!r}: {exc}") from exc
+    headers = {"X-Mcpgw-Snapshot-Version": snapshot.version, "X-Mcpgw-Snapshot-Hash": snapshot.hash}
+    return Response(
+        sign_snapshot(snapshot, state.signing_key), media_type="application/jose", headers=headers
+    )

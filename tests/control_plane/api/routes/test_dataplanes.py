@@ -6,6 +6,7 @@ from fastapi.testclient import TestClient
 
 from control_plane.models import DataPlane
 from shared import keyfiles
+from shared.snapshot import verify_snapshot
 from tests.control_plane.conftest import state_of
 from tests.control_plane.helpers import latest_revision
 
@@ -67,3 +68,20 @@ def test_data_plane_status_rows_are_listed_and_filtered_by_group(client: TestCli
 
     assert [d["node_id"] for d in everything] == ["dp-1", "dp-2"]
     assert [(d["node_id"], d["nack_reason"]) for d in only_eu] == [("dp-2", "bad signature")]
+
+
+def test_the_exported_snapshot_verifies_with_the_control_plane_public_key(client: TestClient) -> None:
+    response = client.get("/api/v1/dataplane-groups/default/snapshot")
+
+    assert response.status_code == 200, response.text
+    public = keyfiles.from_jwk(keyfiles.public_jwk(state_of(client).signing_key))
+    snapshot = verify_snapshot(response.text, public)
+    assert snapshot.group == "default"
+    assert snapshot.version == response.headers["x-mcpgw-snapshot-version"]
+    assert str(latest_revision(client)) == snapshot.version
+
+
+def test_exporting_the_snapshot_of_an_unknown_group_is_a_404(client: TestClient) -> None:
+    response = client.get("/api/v1/dataplane-groups/nope/snapshot")
+    assert response.status_code == 404
+    assert "nope" in response.json()["detail"]
