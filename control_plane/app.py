@@ -60,7 +60,9 @@ def create_app(settings: ControlPlaneSettings, *, start_distribution: bool = Tru
         db = Database(settings.database_url)
         try:
             db.migrate()
-            secrets = SecretBox.from_config(settings.master_key, settings.state_dir / "master.key")
+            secrets = SecretBox.from_config(
+                settings.master_key, settings.master_key_file, settings.master_key_previous
+            )
             signing_key = keyfiles.load_or_create(settings.resolved_signing_key_file, "Ed25519")
             _write_public_key(settings, signing_key)
             ensure_default_group(db, settings)

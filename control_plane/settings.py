@@ -28,6 +28,8 @@ class ControlPlaneSettings:
     grpc_port: int = field(default_factory=lambda: int(_env("CP_GRPC_PORT", "50051")))
     admin_token: str = field(default_factory=lambda: _env("ADMIN_TOKEN", ""))
     master_key: str = field(default_factory=lambda: _env("MASTER_KEY", ""))
+    master_key_previous: str = field(default_factory=lambda: _env("MASTER_KEY_PREVIOUS", ""))
+    """Comma-separated earlier master keys, still accepted for decryption during a rotation."""
     """Base64url 32-byte key that encrypts secrets at rest; generated into the state dir when empty."""
     signing_key_file: Path | None = field(
         default_factory=lambda: Path(v) if (v := os.environ.get("MCPGW_SIGNING_KEY_FILE")) else None
@@ -45,6 +47,11 @@ class ControlPlaneSettings:
             object.__setattr__(self, "database_url", normalize_database_url(url))
         else:
             object.__setattr__(self, "database_url", normalize_database_url(self.database_url))
+
+    @property
+    def master_key_file(self) -> Path:
+        """Where the embedded mode keeps its master key when ``MCPGW_MASTER_KEY`` is unset."""
+        return self.state_dir / "master.key"
 
     @property
     def resolved_signing_key_file(self) -> Path:

@@ -41,6 +41,13 @@ def _parser() -> argparse.ArgumentParser:
     keygen = sub.add_parser("keygen", help="generate a data-plane group key pair (hybrid set-up)")
     keygen.add_argument("--out", type=Path, required=True, help="where to write the private JWK (mode 0600)")
 
+    rotate = sub.add_parser(
+        "rotate-master-key", help="re-encrypt every stored secret under the current (or a new) master key"
+    )
+    rotate.add_argument(
+        "--generate", action="store_true", help="embedded mode: make a new key current in the state dir first"
+    )
+
     ap = sub.add_parser("apply", help="create or update workspaces, servers and keys from a YAML file")
     ap.add_argument("-f", "--file", type=Path, required=True)
     ap.add_argument("--url", default=os.environ.get("MCPGW_URL", "http://127.0.0.1:8000"))
@@ -66,6 +73,8 @@ def main(argv: list[str] | None = None) -> int:
         return runners.run_control_plane()
     if args.command == "data-plane":
         return runners.run_data_plane(args)
+    if args.command == "rotate-master-key":
+        return runners.rotate_master_key(generate=args.generate)
     if args.command == "keygen":
         return runners.keygen(args.out)
     return run_dev(args)

@@ -1,0 +1,49 @@
+"""Master-key rotation: re-encrypt every stored secret under the current master key.
+
+Rotation is three steps, each safe to interrupt:
+
+1. make the new key current and keep the old one as *previous* (``--generate`` does this for
+   the key files of the embedded mode; with ``MCPGW_MASTER_KEY`` set it by hand, old key in
+   ``MCPGW_MASTER_KEY_PREVIOUS``, on every control-plane replica). Both keys now decrypt;
+   new writes use the new key;
+2. :func:`reencrypt_all` rewrites every secret still under an older key, in one transaction;
+3. drop the previous key.
+
+Secret plaintexts do not change, so no config revision is recorded and no snapshot is pushed.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlmodel import select
+
+from control_plane.crypto import SecretBox, new_master_key, write_key_file
+from control_plane.db import Database
+from control_plane.models import Server
+
+
+def reencrypt_all(db: Database, box: SecretBox) -> int:
+    """Re-encrypt every secret not yet under ``box``'s current key; return how many changed."""
+    changed = 0
+    with db.transaction() as session:
+        for server in session.exec(select(Server).where(Server.headers_encrypted != "")):
+            if not box.is_current(server.headers_encrypted):
+                server.headers_encrypted = box.encrypt(box.decrypt(server.headers_encrypted))
+                session.add(server)
+                changed += 1
+    return changed
+
+
+def generate_into_files(key_file: Path) -> None:
+    """Step 1 for key files: the current key becomes previous, a new key becomes current."""
+    previous_file = key_file.with_name(key_file.name + ".previous")
+    current = key_file.read_text().strip()
+    earlier = previous_file.read_text().split() if previous_file.exists() else []
+    write_key_file(previous_file, "\n".join([*earlier, current]) + "\n")
+    write_key_file(key_file, new_master_key())
+
+
+def drop_previous_file(key_file: Path) -> None:
+    """Step 3 for key files: forget the earlier keys."""
+    key_file.with_name(key_file.name + ".previous").unlink(missing_ok=True)
