@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator, Coroutine
 from typing import Any
 
 from aiohttp import web
+from joserfc.jwk import OKPKey
 
 from data_plane import keys
 from data_plane.audit.buffer import AuditBuffer
@@ -21,6 +22,8 @@ from data_plane.audit.shipper import AuditShipper
 from data_plane.http import health, mcp
 from data_plane.http.middleware import last_resort
 from data_plane.pipeline.chain import build_chain
+from data_plane.runtime.sessions import SessionSealer
+from data_plane.runtime.transport_policy import TransportPolicy
 from data_plane.runtime.upstream import UpstreamClient
 from data_plane.settings import DataPlaneSettings
 from data_plane.snapshot.files import load_or_create_node_id
@@ -34,10 +37,15 @@ MAX_BODY_BYTES = 16 * 1024 * 1024
 STOP_TIMEOUT_SECONDS = 5.0
 
 
-def build_store(settings: DataPlaneSettings) -> SnapshotStore:
-    """The snapshot store with the keys named in ``settings``."""
+def _group_key(settings: DataPlaneSettings) -> OKPKey | None:
+    return keyfiles.read_key(settings.group_key_file) if settings.group_key_file else None
+
+
+def build_store(settings: DataPlaneSettings, *, group_key: OKPKey | None = None) -> SnapshotStore:
+    """The snapshot store with the keys named in ``settings`` (``group_key`` if already read)."""
     verify_key = keyfiles.read_key(settings.verify_key_file) if settings.verify_key_file else None
-    group_key = keyfiles.read_key(settings.group_key_file) if settings.group_key_file else None
+    if group_key is None:
+        group_key = _group_key(settings)
     if verify_key is None:
         logger.warning("no verify key configured: this data plane cannot accept any snapshot")
     return SnapshotStore(
@@ -49,11 +57,29 @@ def build_store(settings: DataPlaneSettings) -> SnapshotStore:
     )
 
 
+def build_sealer(group_key: OKPKey | None) -> SessionSealer:
+    """The session sealer: derived from the group key, so every data plane of the group agrees."""
+    if group_key is None:
+        logger.warning(
+            "no group key configured: session ids are sealed with a per-process key, "
+            "so a session cannot move to another data plane or survive a restart"
+        )
+        return SessionSealer.ephemeral()
+    return SessionSealer.from_group_key(group_key)
+
+
 def create_app(settings: DataPlaneSettings, *, store: SnapshotStore | None = None) -> web.Application:
     """The MCP application (``POST/GET/DELETE /{slug}/mcp``); not started until run."""
     app = web.Application(middlewares=[last_resort], client_max_size=MAX_BODY_BYTES)
     node_id = load_or_create_node_id(settings.node_id_file)
-    store = store if store is not None else build_store(settings)
+    group_key = _group_key(settings)
+    store = store if store is not None else build_store(settings, group_key=group_key)
+    policy = TransportPolicy.build(
+        listen_host=settings.listen_host,
+        public_base_url=settings.public_base_url,
+        allowed_origins=settings.allowed_origins,
+        allowed_hosts=settings.allowed_hosts,
+    )
     buffer = AuditBuffer(capacity=settings.audit_buffer_size, batch_size=settings.audit_batch_size)
     client = UpstreamClient()
     status = SyncStatus()
@@ -64,7 +90,14 @@ def create_app(settings: DataPlaneSettings, *, store: SnapshotStore | None = Non
     app[keys.UPSTREAM] = client
     app[keys.AUDIT_BUFFER] = buffer
     app[keys.SYNC_STATUS] = status
-    app[keys.CHAIN] = build_chain(client=client, buffer=buffer, node_id=node_id)
+    app[keys.CHAIN] = build_chain(
+        client=client,
+        buffer=buffer,
+        node_id=node_id,
+        policy=policy,
+        sealer=build_sealer(group_key),
+        session_max_age=settings.session_max_age_seconds,
+    )
     app[keys.AUDIT_SHIPPER] = AuditShipper(
         target=settings.control_plane,
         buffer=buffer,

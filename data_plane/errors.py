@@ -23,6 +23,11 @@ NOT_FOUND = -32004
 NOT_READY = -32005
 UPSTREAM_UNREACHABLE = -32006
 UPSTREAM_TIMEOUT = -32007
+SESSION_NOT_FOUND = -32008
+ORIGIN_FORBIDDEN = -32009
+HOST_NOT_ALLOWED = -32010
+HEADER_MISMATCH = -32020
+"""The spec's code for ``Mcp-Method``/``Mcp-Name`` disagreeing with the body (``mcp_types.HEADER_MISMATCH``)."""
 
 JSON_CONTENT_TYPE = "application/json"
 
@@ -30,6 +35,12 @@ JSON_CONTENT_TYPE = "application/json"
 _TABLE: dict[DenialKind, tuple[int, int, str]] = {
     DenialKind.PARSE_ERROR: (400, PARSE_ERROR, "bad_request"),
     DenialKind.INVALID_REQUEST: (400, INVALID_REQUEST, "bad_request"),
+    DenialKind.HEADER_MISMATCH: (400, HEADER_MISMATCH, "bad_request"),
+    # Origin and Host answers follow the MCP spec (403) and the official SDK (421 Misdirected Request).
+    DenialKind.ORIGIN_FORBIDDEN: (403, ORIGIN_FORBIDDEN, "denied"),
+    DenialKind.HOST_NOT_ALLOWED: (421, HOST_NOT_ALLOWED, "denied"),
+    # The spec's answer to an unknown or expired session: 404, and the client re-initializes.
+    DenialKind.SESSION_NOT_FOUND: (404, SESSION_NOT_FOUND, "not_found"),
     DenialKind.NOT_READY: (503, NOT_READY, "not_ready"),
     DenialKind.UNAUTHENTICATED: (401, UNAUTHENTICATED, "unauthenticated"),
     DenialKind.NOT_FOUND: (404, NOT_FOUND, "not_found"),

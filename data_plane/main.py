@@ -35,7 +35,12 @@ async def serve(settings: DataPlaneSettings, stop: asyncio.Event | None = None) 
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, stop.set)
     app = create_app(settings)
-    runner = web.AppRunner(app, access_log=None, shutdown_timeout=SHUTDOWN_GRACE_SECONDS)
+    # A client that goes away cancels its handler, which closes the upstream connection too:
+    # the upstream then sees the disconnect as it would without the gateway (a GET stream is
+    # freed for the client's reconnect with Last-Event-ID instead of answering 409).
+    runner = web.AppRunner(
+        app, access_log=None, shutdown_timeout=SHUTDOWN_GRACE_SECONDS, handler_cancellation=True
+    )
     admin_runner = web.AppRunner(create_admin_app(app), access_log=None)
     await runner.setup()
     await admin_runner.setup()

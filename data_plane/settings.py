@@ -21,6 +21,27 @@ def _path(text: str | None) -> Path | None:
     return Path(text) if text else None
 
 
+def _csv(text: str | None) -> tuple[str, ...] | None:
+    """A comma-separated list; ``None`` (use the default) when unset or blank."""
+    if text is None:
+        return None
+    items = tuple(item.strip() for item in text.split(",") if item.strip())
+    return items or None
+
+
+def _seconds(text: str | None, what: str) -> float | None:
+    """Positive seconds; ``None`` (no limit) when unset, blank or 0."""
+    if text is None or not text.strip():
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        raise ValueError(f"{what} must be a number of seconds, got {text!r}") from None
+    if value < 0:
+        raise ValueError(f"{what} must not be negative, got {text!r}")
+    return value or None
+
+
 @dataclass(frozen=True, slots=True)
 class DataPlaneSettings:
     """Everything a data plane needs to start; build with :meth:`from_env` or directly in tests."""
@@ -45,6 +66,13 @@ class DataPlaneSettings:
     audit_batch_size: int = 200
     audit_flush_ms: int = 200
     connect_timeout_seconds: float = 5.0
+    allowed_origins: tuple[str, ...] | None = None
+    """``Origin`` values accepted on the MCP port (``*``: any); ``None``: own public origin and loopback."""
+    allowed_hosts: tuple[str, ...] | None = None
+    """``Host`` values accepted (``*``: any); ``None``: the listen host, the public URL's host and
+    loopback names, or any host when listening on every interface."""
+    session_max_age_seconds: float | None = None
+    """Oldest sealed session token accepted (seconds since issue); ``None``: no limit."""
 
     @property
     def public_base_url(self) -> str:
@@ -73,7 +101,7 @@ class DataPlaneSettings:
         """Settings from ``MCPGW_DP_*`` variables; ``overrides`` (CLI flags) win.
 
         Override names: listen, admin_listen, control_plane, group, verify_key, group_key,
-        state_dir, snapshot_file, public_url. With a snapshot file and no control plane named
+        state_dir, snapshot_file, public_url, allowed_origins, allowed_hosts, session_max_age. With a snapshot file and no control plane named
         explicitly, the data plane runs air-gapped (no gRPC connection). An empty
         ``control_plane`` (or ``none``) also disables the connection.
         """
@@ -88,6 +116,9 @@ class DataPlaneSettings:
             "state_dir",
             "snapshot_file",
             "public_url",
+            "allowed_origins",
+            "allowed_hosts",
+            "session_max_age",
         )
         unknown = set(overrides) - set(names)
         if unknown:
@@ -112,4 +143,7 @@ class DataPlaneSettings:
             state_dir=Path(values["state_dir"] or ".mcpgw-dp"),
             snapshot_file=_path(values["snapshot_file"]),
             public_url=values["public_url"] or None,
+            allowed_origins=_csv(values["allowed_origins"]),
+            allowed_hosts=_csv(values["allowed_hosts"]),
+            session_max_age_seconds=_seconds(values["session_max_age"], "MCPGW_DP_SESSION_MAX_AGE"),
         )

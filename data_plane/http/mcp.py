@@ -17,12 +17,17 @@ ROUTE = "/{slug:[A-Za-z0-9][A-Za-z0-9_.-]*}/mcp"
 class HttpSink:
     """The aiohttp side of one request: a denial response or an unbuffered stream."""
 
-    __slots__ = ("_public_base_url", "_request", "response")
+    __slots__ = ("_public_base_url", "_request", "response", "settled")
 
     def __init__(self, request: web.Request, public_base_url: str) -> None:
         self._request = request
         self._public_base_url = public_base_url
         self.response: web.StreamResponse | None = None
+        self.settled: Outcome | None = None
+
+    def settle(self, outcome: Outcome) -> None:
+        """Remember the outcome decided once the answer was written."""
+        self.settled = outcome
 
     async def deny(self, ctx: RequestContext, denial: Denial) -> Outcome:
         """Answer with the mapped JSON-RPC error."""

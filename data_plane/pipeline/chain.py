@@ -1,9 +1,12 @@
 """THE request chain: the one place that knows the order of the stages.
 
-    parse -> authenticate -> route -> authorize -> upstream -> audit
+    transport -> parse -> headers -> authenticate -> route -> session -> authorize
+              -> upstream -> audit
 
-The first four decide; the first denial short-circuits to the error answer. ``upstream``
-forwards and streams the answer back. ``audit`` always runs last, on success, on denial and
+The first seven decide; the first denial short-circuits to the error answer. ``transport``
+comes first so a foreign Host or Origin is refused before anything is read; ``session`` needs
+the principal and the server, so it follows authenticate and route. ``upstream`` forwards and
+streams the answer back. ``audit`` always runs last, on success, on denial and
 when a stage raised (the exception then continues to the top-level middleware).
 """
 
@@ -12,6 +15,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from functools import partial
 
 import aiohttp
 
@@ -19,12 +23,17 @@ from data_plane.audit.buffer import AuditBuffer
 from data_plane.errors import internal_error_outcome
 from data_plane.pipeline.context import Denial, Outcome, RequestContext
 from data_plane.pipeline.sink import ResponseSink
+from data_plane.runtime.sessions import SessionSealer
+from data_plane.runtime.transport_policy import TransportPolicy
 from data_plane.runtime.upstream import UpstreamClient
 from data_plane.stages.audit import audit
 from data_plane.stages.authenticate import authenticate
 from data_plane.stages.authorize import authorize
+from data_plane.stages.headers import match_headers
 from data_plane.stages.parse import parse
 from data_plane.stages.route import route
+from data_plane.stages.session import open_session
+from data_plane.stages.transport import check_transport
 from data_plane.stages.upstream import call_upstream, relay
 
 Stage = Callable[[RequestContext], RequestContext | Denial]
@@ -34,7 +43,20 @@ Record = Callable[[RequestContext, Outcome], None]
 
 CANCELLED = Outcome("error", 499, reason="request cancelled: the client went away")
 
-DECISION_STAGES: tuple[Stage, ...] = (parse, authenticate, route, authorize)
+
+def decision_stages(
+    *, policy: TransportPolicy, sealer: SessionSealer, session_max_age: float | None
+) -> tuple[Stage, ...]:
+    """The deciding stages in production order, bound to what they need (built once)."""
+    return (
+        partial(check_transport, policy=policy),
+        parse,
+        match_headers,
+        authenticate,
+        route,
+        partial(open_session, sealer=sealer, max_age=session_max_age),
+        authorize,
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,7 +66,7 @@ class Chain:
     forward: Forward
     relay: Relay
     record: Record
-    stages: tuple[Stage, ...] = DECISION_STAGES
+    stages: tuple[Stage, ...]
 
     async def handle(self, ctx: RequestContext, sink: ResponseSink) -> Outcome:
         """Run ``ctx`` through the chain, answering on ``sink``; audit always runs."""
@@ -63,8 +85,9 @@ class Chain:
                 outcome = await self.relay(ctx, reply, sink)
             return outcome
         except asyncio.CancelledError:
-            # The client went away and aiohttp cancelled the handler (handler_cancellation=True).
-            outcome = CANCELLED
+            # The client went away and aiohttp cancelled the handler (handler_cancellation=True);
+            # an SSE client often hangs up right after its answer: that call went fine.
+            outcome = sink.settled or CANCELLED
             raise
         finally:
             self.record(
@@ -73,8 +96,16 @@ class Chain:
             )
 
 
-def build_chain(*, client: UpstreamClient, buffer: AuditBuffer, node_id: str) -> Chain:
-    """The production chain: real upstream client, audit into ``buffer``."""
+def build_chain(
+    *,
+    client: UpstreamClient,
+    buffer: AuditBuffer,
+    node_id: str,
+    policy: TransportPolicy,
+    sealer: SessionSealer,
+    session_max_age: float | None = None,
+) -> Chain:
+    """The production chain: real upstream client, sealed sessions, audit into ``buffer``."""
 
     async def forward(ctx: RequestContext) -> aiohttp.ClientResponse | Denial:
         return await call_upstream(ctx, client)
@@ -82,4 +113,9 @@ def build_chain(*, client: UpstreamClient, buffer: AuditBuffer, node_id: str) ->
     def record(ctx: RequestContext, outcome: Outcome) -> None:
         audit(ctx, outcome, buffer, node_id)
 
-    return Chain(forward=forward, relay=relay, record=record)
+    return Chain(
+        forward=forward,
+        relay=partial(relay, sealer=sealer),
+        record=record,
+        stages=decision_stages(policy=policy, sealer=sealer, session_max_age=session_max_age),
+    )

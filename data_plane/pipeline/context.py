@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from data_plane.runtime.compiled import CompiledSnapshot, Principal, Upstream
+from data_plane.runtime.sessions import SessionClaims
 
 
 class DenialKind(enum.Enum):
@@ -20,6 +21,10 @@ class DenialKind(enum.Enum):
 
     PARSE_ERROR = "parse_error"
     INVALID_REQUEST = "invalid_request"
+    HEADER_MISMATCH = "header_mismatch"
+    ORIGIN_FORBIDDEN = "origin_forbidden"
+    HOST_NOT_ALLOWED = "host_not_allowed"
+    SESSION_NOT_FOUND = "session_not_found"
     NOT_READY = "not_ready"
     UNAUTHENTICATED = "unauthenticated"
     NOT_FOUND = "not_found"
@@ -63,6 +68,8 @@ class RequestContext:
     tool_filter: frozenset[str] | None = None
     """When set, a ``tools/list`` result is filtered to these names."""
     rule: str = ""
+    session: SessionClaims | None = None
+    """The opened ``Mcp-Session-Id`` token, when the request carried one."""
 
 
 @dataclass(frozen=True, slots=True)

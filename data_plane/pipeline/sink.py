@@ -11,6 +11,13 @@ from data_plane.pipeline.context import Denial, Outcome, RequestContext
 class ResponseSink(Protocol):
     """The client side of one request."""
 
+    settled: Outcome | None
+    """The outcome already decided while the response still streams (see :meth:`settle`)."""
+
+    def settle(self, outcome: Outcome) -> None:
+        """Note that the answer is out: if the client leaves now, ``outcome`` is what happened."""
+        ...
+
     async def deny(self, ctx: RequestContext, denial: Denial) -> Outcome:
         """Answer with the error for ``denial``; return the outcome to audit."""
         ...

@@ -37,6 +37,21 @@ def _error_code(message: dict[str, Any]) -> int:
     return 0
 
 
+def negotiated_version(message: Any) -> str:
+    """The ``protocolVersion`` of an ``initialize`` result message, empty when there is none."""
+    result = message.get("result") if isinstance(message, dict) else None
+    version = result.get("protocolVersion") if isinstance(result, dict) else None
+    return version if isinstance(version, str) else ""
+
+
+def parse_message(body: bytes) -> Any:
+    """A small JSON body parsed, ``None`` when it is not JSON."""
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return None
+
+
 def error_code_of(body: bytes) -> int:
     """The JSON-RPC error code of a small JSON response body, 0 when it is no error."""
     if b'"error"' not in body or len(body) > INSPECT_LIMIT:
@@ -45,6 +60,11 @@ def error_code_of(body: bytes) -> int:
         message = orjson.loads(body)
     except orjson.JSONDecodeError:
         return 0
+    return error_code_of_message(message)
+
+
+def error_code_of_message(message: Any) -> int:
+    """The JSON-RPC error code of a parsed message, 0 when it is no error."""
     return _error_code(message) if isinstance(message, dict) else 0
 
 
@@ -69,7 +89,7 @@ class SseInspector:
     list is filtered. After that event the rest of the stream passes through untouched.
     """
 
-    __slots__ = ("_allowed", "_buffer", "_rpc_id", "done", "error_code")
+    __slots__ = ("_allowed", "_buffer", "_rpc_id", "delivered", "done", "error_code", "response")
 
     def __init__(self, rpc_id: Any, allowed: frozenset[str] | None) -> None:
         self._rpc_id = rpc_id
@@ -77,6 +97,10 @@ class SseInspector:
         self._buffer = b""
         self.done = False
         self.error_code = 0
+        self.response: dict[str, Any] | None = None
+        """The JSON-RPC response message to ``rpc_id``, once seen."""
+        self.delivered = False
+        """Set by the caller once the bytes holding the answer event were written out."""
 
     def feed(self, chunk: bytes) -> bytes:
         """Bytes ready to send after ``chunk`` arrived (whole events, maybe one rewritten)."""
@@ -128,6 +152,7 @@ class SseInspector:
         if not isinstance(message, dict) or message.get("id") != self._rpc_id or "method" in message:
             return event + sep, False
         self.error_code = _error_code(message)
+        self.response = message
         if self._allowed is None or not _filter_tools(message, self._allowed):
             return event + sep, True
         kept = [line for line in lines if not line.startswith(b"data:")]

@@ -1,4 +1,4 @@
-"""Stage 2, authenticate: ``Authorization: Bearer <key>`` -> SHA-256 -> principal, with expiry."""
+"""Stage 4, authenticate: ``Authorization: Bearer <key>`` -> SHA-256 -> principal, with expiry."""
 
 from __future__ import annotations
 

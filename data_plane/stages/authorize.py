@@ -1,4 +1,4 @@
-"""Stage 4, authorize: the key's scope covers the server and, for ``tools/call``, the tool.
+"""Stage 7, authorize: the key's scope covers the server and, for ``tools/call``, the tool.
 
 For ``tools/list`` with a tool-scoped key the context carries the allowed names so the
 response path filters the list.

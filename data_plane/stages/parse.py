@@ -1,4 +1,4 @@
-"""Stage 1, parse: the body must be one JSON-RPC 2.0 request, notification or response.
+"""Stage 2, parse: the body must be one JSON-RPC 2.0 request, notification or response.
 
 The raw bytes stay in the context and are forwarded unchanged; nothing is re-serialized.
 """

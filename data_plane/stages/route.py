@@ -1,4 +1,4 @@
-"""Stage 3, route: server slug -> upstream of the context's snapshot."""
+"""Stage 5, route: server slug -> upstream of the context's snapshot."""
 
 from __future__ import annotations
 

@@ -1,14 +1,20 @@
-"""Stage 5, upstream: forward to the server and stream its answer back unbuffered.
+"""Stage 8, upstream: forward to the server and stream its answer back unbuffered.
 
 Only an allow-list of MCP request headers goes upstream (never the client's
-``Authorization`` or ``Cookie``), plus the snapshot's injected credentials. The response
-is written to the sink chunk by chunk as it arrives; only a ``tools/list`` answer for a
-tool-scoped key is rewritten, and never an upstream error status.
+``Authorization`` or ``Cookie``), plus the snapshot's injected credentials. The client's
+``Mcp-Session-Id`` is the gateway's sealed token: upstream gets the session id the token
+carries, and an upstream ``Mcp-Session-Id`` reaches the client only sealed. The response is
+written to the sink chunk by chunk as it arrives; only a ``tools/list`` answer for a
+tool-scoped key is rewritten, and never an upstream error status. The one answer held back
+is the (small) ``initialize`` answer that opens a session, until its negotiated protocol
+version is known, because that version is sealed into the session id sent in its headers.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
+from typing import Any
 
 import aiohttp
 from multidict import CIMultiDict
@@ -16,36 +22,50 @@ from multidict import CIMultiDict
 from data_plane.pipeline.context import Denial, DenialKind, Outcome, RequestContext
 from data_plane.pipeline.sink import ResponseSink
 from data_plane.runtime.compiled import Upstream
-from data_plane.runtime.responses import INSPECT_LIMIT, SseInspector, error_code_of, filter_json
+from data_plane.runtime.responses import (
+    INSPECT_LIMIT,
+    SseInspector,
+    error_code_of,
+    error_code_of_message,
+    filter_json,
+    negotiated_version,
+    parse_message,
+)
+from data_plane.runtime.sessions import SessionClaims, SessionSealer
 from data_plane.runtime.upstream import UpstreamClient
+from data_plane.stages.session import SESSION_HEADER
 
 FORWARDED_REQUEST_HEADERS = frozenset(
     {
         "content-type",
         "accept",
-        "mcp-session-id",
         "mcp-protocol-version",
         "last-event-id",
         "mcp-method",
         "mcp-name",
     }
 )
+"""``Mcp-Session-Id`` is not on the list: the session stage's opened upstream id replaces it."""
 FORWARDED_RESPONSE_HEADERS = (
     "Content-Type",
-    "Mcp-Session-Id",
     "MCP-Protocol-Version",
     "Cache-Control",
     "Content-Encoding",
 )
+"""``Mcp-Session-Id`` is not on the list either: :func:`relay` sends the sealed one."""
 
 
-def upstream_headers(client_headers: Mapping[str, str], upstream: Upstream) -> CIMultiDict[str]:
-    """The request headers sent upstream: the allow-list, then the injected credentials."""
+def upstream_headers(
+    client_headers: Mapping[str, str], upstream: Upstream, session: SessionClaims | None = None
+) -> CIMultiDict[str]:
+    """The request headers sent upstream: the allow-list, the upstream session id, the credentials."""
     out: CIMultiDict[str] = CIMultiDict()
     for name, value in client_headers.items():
         lower = name.lower()
         if lower in FORWARDED_REQUEST_HEADERS or lower.startswith("mcp-param-"):
             out.add(name, value)
+    if session is not None:
+        out[SESSION_HEADER] = session.upstream_session_id
     for name, value in upstream.injected_headers:
         out[name] = value
     return out
@@ -59,7 +79,11 @@ async def call_upstream(ctx: RequestContext, client: UpstreamClient) -> aiohttp.
     timeout = upstream.stream_timeout if ctx.http_method == "GET" else upstream.request_timeout
     try:
         return await client.open(
-            ctx.http_method, upstream.url, upstream_headers(ctx.headers, upstream), ctx.body, timeout
+            ctx.http_method,
+            upstream.url,
+            upstream_headers(ctx.headers, upstream, ctx.session),
+            ctx.body,
+            timeout,
         )
     except TimeoutError:
         return Denial(DenialKind.UPSTREAM_TIMEOUT, f"server '{ctx.slug}' did not answer in time")
@@ -77,7 +101,103 @@ def _status(http_status: int, error_code: int) -> str:
     return "ok"
 
 
-async def relay(ctx: RequestContext, response: aiohttp.ClientResponse, sink: ResponseSink) -> Outcome:
+def client_session_id(ctx: RequestContext, upstream_id: str, version: str, sealer: SessionSealer) -> str:
+    """The ``Mcp-Session-Id`` the client gets for the upstream's ``upstream_id``.
+
+    The token the client already holds when it still names that upstream session (so its
+    issue time stays the session's start); else a new token sealed for this server and key.
+    """
+    session = ctx.session
+    if session is not None and session.upstream_session_id == upstream_id:
+        return ctx.headers[SESSION_HEADER]
+    if not version:
+        version = session.protocol_version if session is not None else _requested_version(ctx)
+    principal = ctx.principal
+    claims = SessionClaims(
+        server=ctx.slug,
+        upstream_session_id=upstream_id,
+        key_id=principal.key_id if principal is not None else "",
+        protocol_version=version,
+        issued_at=int(time.time()),
+    )
+    return sealer.seal(claims)
+
+
+def _requested_version(ctx: RequestContext) -> str:
+    """The version the client asked for (``initialize`` params, else its header)."""
+    params: Any = ctx.message.get("params") if ctx.message is not None else None
+    version = params.get("protocolVersion") if isinstance(params, dict) else None
+    if isinstance(version, str):
+        return version
+    return ctx.headers.get("MCP-Protocol-Version", "")
+
+
+async def _hold_sse(response: aiohttp.ClientResponse, sse: SseInspector) -> bytes:
+    """Read the SSE stream until the answer event passed (or enough was held); return it all."""
+    held: list[bytes] = []
+    size = 0
+    async for chunk in response.content.iter_any():
+        held.append(sse.feed(chunk))
+        size += len(chunk)
+        if sse.done or size > INSPECT_LIMIT:
+            break
+    else:
+        held.append(sse.flush())
+    return b"".join(held)
+
+
+def _settle_if_delivered(ctx: RequestContext, status: int, sse: SseInspector, sink: ResponseSink) -> None:
+    if sse.done and not sse.delivered:
+        sse.delivered = True
+        sink.settle(Outcome(_status(status, sse.error_code), status, sse.error_code, "", ctx.rule))
+
+
+async def _stream_sse(
+    ctx: RequestContext, response: aiohttp.ClientResponse, sse: SseInspector, sink: ResponseSink
+) -> None:
+    """Pass the rest of an SSE stream through ``sse``; settles the outcome once the answer is out."""
+    async for chunk in response.content.iter_any():
+        out = sse.feed(chunk)
+        if out:
+            await sink.write(out)
+            _settle_if_delivered(ctx, response.status, sse, sink)
+    rest = sse.flush()
+    if rest:
+        await sink.write(rest)
+
+
+async def _relay_initialize(
+    ctx: RequestContext,
+    response: aiohttp.ClientResponse,
+    sink: ResponseSink,
+    headers: dict[str, str],
+    upstream_id: str,
+    sealer: SessionSealer,
+    sse: SseInspector | None,
+) -> int:
+    """The answer to an ``initialize`` that opened a session; returns its error code."""
+    if sse is not None:
+        held = await _hold_sse(response, sse)
+        headers[SESSION_HEADER] = client_session_id(
+            ctx, upstream_id, negotiated_version(sse.response), sealer
+        )
+        await sink.start(response.status, headers, None)
+        if held:
+            await sink.write(held)
+            _settle_if_delivered(ctx, response.status, sse, sink)
+        await _stream_sse(ctx, response, sse, sink)
+        return sse.error_code
+    body = await response.read()
+    message = parse_message(body)
+    headers[SESSION_HEADER] = client_session_id(ctx, upstream_id, negotiated_version(message), sealer)
+    await sink.start(response.status, headers, len(body))
+    await sink.write(body)
+    return error_code_of_message(message)
+
+
+async def relay(
+    ctx: RequestContext, response: aiohttp.ClientResponse, sink: ResponseSink, *, sealer: SessionSealer
+) -> Outcome:
     """Stream ``response`` to the sink; returns the outcome to audit. Releases the response."""
     status = response.status
     up_headers = response.headers
@@ -88,28 +208,31 @@ async def relay(ctx: RequestContext, response: aiohttp.ClientResponse, sink: Res
     inspect = status == 200 and ctx.is_request and "Content-Encoding" not in up_headers
     is_sse = content_type.startswith("text/event-stream")
     is_json = content_type.startswith("application/json")
+    upstream_id = up_headers.get(SESSION_HEADER)
+    sse = SseInspector(ctx.rpc_id, ctx.tool_filter) if inspect and is_sse else None
     error_code = 0
-    answered = False
     try:
+        if upstream_id is not None and inspect and ctx.rpc_method == "initialize" and (sse or is_json):
+            error_code = await _relay_initialize(ctx, response, sink, headers, upstream_id, sealer, sse)
+            sink.settle(Outcome(_status(status, error_code), status, error_code, "", ctx.rule))
+            await sink.end()
+            return Outcome(_status(status, error_code), status, error_code, "", ctx.rule)
+        if upstream_id is not None:
+            headers[SESSION_HEADER] = client_session_id(ctx, upstream_id, "", sealer)
         if inspect and is_json and ctx.tool_filter is not None:
             # The one buffered case: the whole list must be seen to filter it.
             body, error_code = filter_json(await response.read(), ctx.tool_filter)
             await sink.start(status, headers, len(body))
             await sink.write(body)
-        elif inspect and is_sse:
-            sse = SseInspector(ctx.rpc_id, ctx.tool_filter)
+        elif sse is not None:
             await sink.start(status, headers, None)
-            async for chunk in response.content.iter_any():
-                out = sse.feed(chunk)
-                if out:
-                    await sink.write(out)
-                    answered, error_code = sse.done, sse.error_code
-            rest = sse.flush()
-            if rest:
-                await sink.write(rest)
+            await _stream_sse(ctx, response, sse, sink)
             error_code = sse.error_code
         else:
             await sink.start(status, headers, response.content_length)
+            if ctx.http_method == "GET":
+                # A GET stream has no answer to wait for: the client hanging up is its normal end.
+                sink.settle(Outcome(_status(status, 0), status, 0, "", ctx.rule))
             keep = inspect and is_json and (response.content_length or 0) <= INSPECT_LIMIT
             kept: list[bytes] = []
             async for chunk in response.content.iter_any():
@@ -118,12 +241,13 @@ async def relay(ctx: RequestContext, response: aiohttp.ClientResponse, sink: Res
                     kept.append(chunk)
             if kept:
                 error_code = error_code_of(b"".join(kept))
+        sink.settle(Outcome(_status(status, error_code), status, error_code, "", ctx.rule))
         await sink.end()
     except ConnectionResetError:
         # Writing to a client that went away (aiohttp's reset error is also a ClientError).
         # SSE clients often hang up right after the response event: that call went fine.
-        if answered:
-            return Outcome(_status(status, error_code), status, error_code, "", ctx.rule)
+        if sink.settled is not None:
+            return sink.settled
         return Outcome("error", status, error_code, "client disconnected", ctx.rule)
     except (aiohttp.ClientError, TimeoutError) as exc:
         return Outcome(

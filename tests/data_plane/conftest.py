@@ -68,3 +68,9 @@ def sse_upstream() -> Iterator[str]:
 def json_upstream() -> Iterator[str]:
     """URL of an official-SDK MCP server answering with plain JSON; needs the injected X-Api-Key."""
     yield from _start_echo_server("--json-response", "--require-header", f"X-Api-Key={UPSTREAM_SECRET}")
+
+
+@pytest.fixture(scope="session")
+def resumable_upstream() -> Iterator[str]:
+    """Like ``sse_upstream``, and it keeps every SSE event so streams resume with Last-Event-ID."""
+    yield from _start_echo_server("--resumable", "--require-header", f"X-Api-Key={UPSTREAM_SECRET}")

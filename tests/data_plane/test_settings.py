@@ -43,3 +43,20 @@ def test_bad_listen_address_and_unknown_flags_are_refused() -> None:
         DataPlaneSettings.from_env({"MCPGW_DP_LISTEN": "8080"})
     with pytest.raises(TypeError):
         DataPlaneSettings.from_env({}, colour="blue")
+
+
+def test_origin_host_and_session_settings_are_read_from_the_environment() -> None:
+    env = {
+        "MCPGW_DP_ALLOWED_ORIGINS": "https://app.example.org, http://localhost:*",
+        "MCPGW_DP_ALLOWED_HOSTS": "mcp.example.com,",
+        "MCPGW_DP_SESSION_MAX_AGE": "3600",
+    }
+    settings = DataPlaneSettings.from_env(env)
+    assert settings.allowed_origins == ("https://app.example.org", "http://localhost:*")
+    assert settings.allowed_hosts == ("mcp.example.com",)
+    assert settings.session_max_age_seconds == 3600.0
+    defaults = DataPlaneSettings.from_env({"MCPGW_DP_ALLOWED_ORIGINS": " ", "MCPGW_DP_SESSION_MAX_AGE": "0"})
+    assert defaults.allowed_origins is None and defaults.allowed_hosts is None
+    assert defaults.session_max_age_seconds is None
+    with pytest.raises(ValueError, match="SESSION_MAX_AGE"):
+        DataPlaneSettings.from_env({"MCPGW_DP_SESSION_MAX_AGE": "soon"})

@@ -1,20 +1,61 @@
 """A small upstream MCP server for tests, built on the official SDK.
 
 Tools: ``echo(text) -> str``, ``add(a, b) -> int`` and ``seen_headers() -> dict`` (the HTTP
-headers of the request that called it, so tests can assert what the gateway forwarded).
+headers of the request that called it, so tests can assert what the gateway forwarded; in a
+legacy session that includes the upstream's own ``mcp-session-id``). For session flows:
+``ask_name()`` asks the client (elicitation, a server-to-client request) and greets the answer;
+``notify_tools_changed()`` sends ``notifications/tools/list_changed`` on the session's GET
+stream; ``count(steps)`` reports progress once per step on the call's own stream.
 Runnable as ``python -m tests.servers.echo_server --port N [--require-header NAME=VALUE]
-[--json-response]``; with ``--require-header`` any request lacking that header value gets 401.
+[--json-response] [--resumable]``; with ``--require-header`` any request lacking that header
+value gets 401; ``--resumable`` keeps every SSE event in memory so a client can resume a
+stream with ``Last-Event-ID``.
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
 from typing import Any
 
 import uvicorn
 from mcp.server import MCPServer
 from mcp.server.mcpserver import Context
+from mcp.server.streamable_http import EventCallback, EventId, EventMessage, EventStore, StreamId
+from mcp_types import JSONRPCMessage
+from pydantic import BaseModel
 from starlette.types import ASGIApp, Receive, Scope, Send
+
+
+class Name(BaseModel):
+    """What ``ask_name`` asks the client for."""
+
+    name: str
+
+
+class InMemoryEventStore(EventStore):
+    """Every SSE event of every stream, kept for replay after ``Last-Event-ID`` (tests only)."""
+
+    def __init__(self) -> None:
+        self._events: list[tuple[EventId, StreamId, JSONRPCMessage | None]] = []
+        self._ids = itertools.count(1)
+
+    async def store_event(self, stream_id: StreamId, message: JSONRPCMessage | None) -> EventId:
+        event_id = f"ev-{next(self._ids)}"
+        self._events.append((event_id, stream_id, message))
+        return event_id
+
+    async def replay_events_after(
+        self, last_event_id: EventId, send_callback: EventCallback
+    ) -> StreamId | None:
+        found = [i for i, (event_id, _, _) in enumerate(self._events) if event_id == last_event_id]
+        if not found:
+            return None
+        stream_id = self._events[found[0]][1]
+        for event_id, stream, message in self._events[found[0] + 1 :]:
+            if stream == stream_id and message is not None:
+                await send_callback(EventMessage(message, event_id))
+        return stream_id
 
 
 def build_server() -> MCPServer:
@@ -32,6 +73,24 @@ def build_server() -> MCPServer:
     @server.tool(description="The HTTP request headers this call arrived with.")
     def seen_headers(ctx: Context) -> dict[str, str]:
         return {k.lower(): v for k, v in (ctx.headers or {}).items()}
+
+    @server.tool(description="Ask the client for a name (elicitation) and greet it.")
+    async def ask_name(ctx: Context) -> str:
+        answer = await ctx.elicit("What is your name?", Name)
+        if answer.action == "accept":
+            return f"hello {answer.data.name}"
+        return f"no name ({answer.action})"
+
+    @server.tool(description="Send notifications/tools/list_changed on the session's GET stream.")
+    async def notify_tools_changed(ctx: Context) -> str:
+        await ctx.session.send_tool_list_changed()
+        return "sent"
+
+    @server.tool(description="Count to steps, reporting progress at each step.")
+    async def count(steps: int, ctx: Context) -> int:
+        for step in range(1, steps + 1):
+            await ctx.report_progress(step, steps, f"step {step}")
+        return steps
 
     return server
 
@@ -54,9 +113,13 @@ class RequireHeader:
         await self.app(scope, receive, send)
 
 
-def build_app(*, require_header: str | None = None, json_response: bool = False) -> Any:
+def build_app(
+    *, require_header: str | None = None, json_response: bool = False, resumable: bool = False
+) -> Any:
     """The ASGI app serving the echo server at ``/mcp``."""
-    app: Any = build_server().streamable_http_app(json_response=json_response)
+    app: Any = build_server().streamable_http_app(
+        json_response=json_response, event_store=InMemoryEventStore() if resumable else None
+    )
     if require_header:
         name, _, value = require_header.partition("=")
         app = RequireHeader(app, name, value)
@@ -70,8 +133,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--require-header", help="NAME=VALUE that every request must carry")
     parser.add_argument("--json-response", action="store_true", help="answer with JSON, not SSE")
+    parser.add_argument("--resumable", action="store_true", help="keep SSE events for Last-Event-ID")
     args = parser.parse_args(argv)
-    app = build_app(require_header=args.require_header, json_response=args.json_response)
+    app = build_app(
+        require_header=args.require_header, json_response=args.json_response, resumable=args.resumable
+    )
     uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
 
 

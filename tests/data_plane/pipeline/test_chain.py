@@ -7,13 +7,18 @@ from typing import Any
 import aiohttp
 import pytest
 
-from data_plane.pipeline.chain import DECISION_STAGES, Chain
+from data_plane.pipeline.chain import Chain, decision_stages
 from data_plane.pipeline.context import Denial, DenialKind, Outcome, RequestContext
 from data_plane.pipeline.sink import ResponseSink
+from data_plane.runtime.sessions import SessionSealer
+from data_plane.runtime.transport_policy import TransportPolicy
 from data_plane.stages.authenticate import authenticate
 from data_plane.stages.authorize import authorize
+from data_plane.stages.headers import match_headers
 from data_plane.stages.parse import parse
 from data_plane.stages.route import route
+from data_plane.stages.session import open_session
+from data_plane.stages.transport import check_transport
 from tests.data_plane.kit import context
 
 
@@ -22,6 +27,10 @@ class Sink:
 
     def __init__(self) -> None:
         self.denials: list[Denial] = []
+        self.settled: Outcome | None = None
+
+    def settle(self, outcome: Outcome) -> None:
+        self.settled = outcome
 
     async def deny(self, ctx: RequestContext, denial: Denial) -> Outcome:
         self.denials.append(denial)
@@ -72,8 +81,18 @@ class Recorder:
         return Chain(forward=self.forward, relay=self.relay, record=self.record, stages=stages)
 
 
-def test_the_production_order_is_parse_authenticate_route_authorize() -> None:
-    assert (parse, authenticate, route, authorize) == DECISION_STAGES
+def test_the_production_order_is_transport_parse_headers_authenticate_route_session_authorize() -> None:
+    policy = TransportPolicy(origins=None, hosts=None)
+    stages = decision_stages(policy=policy, sealer=SessionSealer.ephemeral(), session_max_age=None)
+    assert [getattr(stage, "func", stage) for stage in stages] == [
+        check_transport,
+        parse,
+        match_headers,
+        authenticate,
+        route,
+        open_session,
+        authorize,
+    ]
 
 
 async def test_stages_run_in_order_then_upstream_then_audit() -> None:

@@ -4,6 +4,7 @@ from dataclasses import replace
 
 from multidict import CIMultiDict, CIMultiDictProxy
 
+from data_plane.runtime.sessions import SessionClaims
 from data_plane.stages.upstream import upstream_headers
 from tests.data_plane.kit import KeyPair, compiled
 
@@ -32,9 +33,19 @@ def test_only_allow_listed_headers_and_injected_credentials_go_upstream(keys: Ke
     assert "Authorization" not in sent and "Cookie" not in sent and "Host" not in sent
     assert "X-Forwarded-For" not in sent
     assert sent["X-Api-Key"] == "s3cret"
-    for name in ("Content-Type", "Accept", "Mcp-Session-Id", "MCP-Protocol-Version", "Last-Event-ID"):
+    for name in ("Content-Type", "Accept", "MCP-Protocol-Version", "Last-Event-ID", "Mcp-Method", "Mcp-Name"):
         assert sent[name] == client[name]
     assert sent["Mcp-Param-Region"] == "eu"
+    assert "Mcp-Session-Id" not in sent  # the client's is a sealed token: never forwarded as is
+
+
+def test_the_opened_upstream_session_id_goes_upstream_in_place_of_the_sealed_token(keys: KeyPair) -> None:
+    upstream = compiled(keys).servers["py"]
+    claims = SessionClaims("py", "upstream-sid-1", "k-wide", "2025-11-25", 0)
+    client = CIMultiDictProxy(CIMultiDict({"Mcp-Session-Id": "sealed-token", "Last-Event-ID": "e-3"}))
+    sent = upstream_headers(client, upstream, claims)
+    assert sent.getall("Mcp-Session-Id") == ["upstream-sid-1"]
+    assert sent["Last-Event-ID"] == "e-3"
 
 
 def test_injected_header_replaces_a_client_header_of_the_same_name(keys: KeyPair) -> None:

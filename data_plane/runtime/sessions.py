@@ -1,0 +1,134 @@
+"""Sealed MCP session ids: what a legacy-era client holds instead of the upstream's own id.
+
+When an upstream answers with ``Mcp-Session-Id``, the client gets a token sealed with
+AES-256-GCM that carries the server slug, the upstream session id, the principal's key id,
+the negotiated protocol version and the time it was issued. Any data plane of the group can
+open it, because every one derives the same key from the group's X25519 private key (HKDF,
+SHA-256, a fixed label): no sticky sessions and no shared session store.
+
+Token layout (base64url, no padding): ``version (1 byte) | nonce (12) | ciphertext+tag``;
+the version byte is also the associated data. The plaintext is a compact JSON array.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import os
+from dataclasses import dataclass
+
+import orjson
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from joserfc.jwk import OKPKey
+
+__all__ = ["SESSION_KEY_INFO", "SessionClaims", "SessionSealer", "token_fingerprint"]
+
+SESSION_KEY_INFO = b"mcpgw session v1"
+"""HKDF ``info`` label: a key derived for sessions is good for nothing else."""
+
+_VERSION = b"\x01"
+_NONCE_BYTES = 12
+_MAX_TOKEN_CHARS = 4096
+"""Longer ``Mcp-Session-Id`` values are refused before any decoding work."""
+
+
+@dataclass(frozen=True, slots=True)
+class SessionClaims:
+    """What a sealed session token says, once opened."""
+
+    server: str
+    """The server slug the session was opened on."""
+    upstream_session_id: str
+    """The upstream's own ``Mcp-Session-Id``: forwarded upstream, never shown to the client."""
+    key_id: str
+    """The principal (agent key id) the session belongs to."""
+    protocol_version: str
+    """The protocol version negotiated at ``initialize`` (empty when unknown)."""
+    issued_at: int
+    """Unix seconds when the gateway sealed the token."""
+
+
+def token_fingerprint(token: str) -> str:
+    """A short, non-replayable name for a token, for audit reasons and logs."""
+    return hashlib.sha256(token.encode("utf-8", "surrogateescape")).hexdigest()[:12]
+
+
+class SessionSealer:
+    """Seals and opens session tokens with one AEAD key (built once, when the key loads)."""
+
+    __slots__ = ("_aead",)
+
+    def __init__(self, key: bytes) -> None:
+        if len(key) != 32:
+            raise ValueError("a session key is 32 bytes (AES-256-GCM)")
+        self._aead = AESGCM(key)
+
+    @classmethod
+    def from_group_key(cls, group_key: OKPKey) -> SessionSealer:
+        """The sealer every data plane of the group derives from the group's private key."""
+        private = group_key.private_key
+        if private is None:
+            raise ValueError("the group key file holds no private key")
+        raw = private.private_bytes(
+            serialization.Encoding.Raw, serialization.PrivateFormat.Raw, serialization.NoEncryption()
+        )
+        hkdf = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=SESSION_KEY_INFO)
+        return cls(hkdf.derive(raw))
+
+    @classmethod
+    def ephemeral(cls) -> SessionSealer:
+        """A per-process key: sessions then live only on this data plane (no group key set)."""
+        return cls(AESGCM.generate_key(bit_length=256))
+
+    def seal(self, claims: SessionClaims) -> str:
+        """The token the client receives as its ``Mcp-Session-Id``."""
+        plaintext = orjson.dumps(
+            [
+                claims.server,
+                claims.upstream_session_id,
+                claims.key_id,
+                claims.protocol_version,
+                claims.issued_at,
+            ]
+        )
+        nonce = os.urandom(_NONCE_BYTES)
+        sealed = _VERSION + nonce + self._aead.encrypt(nonce, plaintext, _VERSION)
+        return base64.urlsafe_b64encode(sealed).rstrip(b"=").decode("ascii")
+
+    def open(self, token: str) -> SessionClaims | None:
+        """The claims of a token this group sealed; ``None`` for anything else (never raises)."""
+        if not token or len(token) > _MAX_TOKEN_CHARS or not token.isascii():
+            return None
+        try:
+            raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+        except (binascii.Error, ValueError):
+            return None
+        if len(raw) <= 1 + _NONCE_BYTES or raw[:1] != _VERSION:
+            return None
+        if base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii") != token:
+            return None  # non-canonical spelling (stray padding bits): one session, one id
+        nonce, sealed = raw[1 : 1 + _NONCE_BYTES], raw[1 + _NONCE_BYTES :]
+        try:
+            plaintext = self._aead.decrypt(nonce, sealed, _VERSION)
+        except InvalidTag:
+            return None
+        return _claims(plaintext)
+
+
+def _claims(plaintext: bytes) -> SessionClaims | None:
+    try:
+        fields = orjson.loads(plaintext)
+    except orjson.JSONDecodeError:
+        return None
+    if not isinstance(fields, list) or len(fields) != 5:
+        return None
+    server, upstream_id, key_id, version, issued_at = fields
+    if not all(isinstance(v, str) for v in (server, upstream_id, key_id, version)):
+        return None
+    if type(issued_at) is not int:
+        return None
+    return SessionClaims(server, upstream_id, key_id, version, issued_at)
