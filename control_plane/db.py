@@ -40,7 +40,8 @@ class Database:
 
     def migrate(self) -> None:
         """Bring the schema to the newest migration."""
-        command.upgrade(alembic_config(self.url, self.engine), "head")
+        # "heads": independent migration branches (merged later by a merge revision) all apply.
+        command.upgrade(alembic_config(self.url, self.engine), "heads")
 
     def session(self) -> Session:
         """A new session; use it as a context manager."""
