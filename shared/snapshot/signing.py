@@ -13,12 +13,25 @@ import orjson
 from joserfc import jws
 from joserfc.errors import JoseError
 from joserfc.jwk import OKPKey
+from joserfc.jws import JWSRegistry
 from pydantic import ValidationError
 
 from shared.snapshot.canonical import canonical_bytes, content_hash, snapshot_document
 from shared.snapshot.schema import SCHEMA_VERSION, Snapshot
 
 ALGORITHM = "Ed25519"
+MAX_SNAPSHOT_BYTES = 256 * 1024 * 1024
+"""The largest signed payload accepted; equal to the gRPC message limit of both planes.
+
+joserfc refuses payloads over ~126 KiB by default (a guard for tokens), far below a snapshot of a
+few hundred keys, so verification uses a registry with this limit instead.
+"""
+
+
+def _registry() -> JWSRegistry:
+    registry = JWSRegistry(algorithms=[ALGORITHM])
+    registry.max_payload_length = MAX_SNAPSHOT_BYTES
+    return registry
 
 
 class SnapshotRejected(Exception):
@@ -40,7 +53,7 @@ def sign_snapshot(snapshot: Snapshot, key: OKPKey) -> str:
 def verify_snapshot(token: str, public_key: OKPKey) -> Snapshot:
     """Verify signature, schema version, content hash and schema; return the snapshot."""
     try:
-        obj = jws.deserialize_compact(token, public_key, algorithms=[ALGORITHM])
+        obj = jws.deserialize_compact(token, public_key, registry=_registry())
     except (JoseError, ValueError) as exc:
         raise SnapshotRejected(f"signature verification failed: {type(exc).__name__}") from exc
     try:
