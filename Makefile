@@ -35,13 +35,18 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 
 typecheck: $(STAMP)
-	$(BIN)/mypy control_plane data_plane shared mcpgw
+	$(BIN)/mypy control_plane data_plane shared mcpgw bench
 
 layers: $(STAMP)
 	$(BIN)/lint-imports
 
 test: lint typecheck layers proto-check openapi-check
 	$(BIN)/python -m pytest -q
+
+# Benchmarks: BENCH_DURATION=<seconds per point> (default 5), BENCH_QUICK=1 for a tiny smoke run.
+# Installs wrk and nginx with apt-get when they are missing and it runs as root; fails otherwise.
+bench: $(STAMP)
+	BENCH_DURATION=$(BENCH_DURATION) BENCH_QUICK=$(BENCH_QUICK) $(BIN)/python -m bench
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
