@@ -7,6 +7,7 @@ printed once, as the API returns them only once.
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import sys
@@ -99,3 +100,8 @@ def run(path: Path, *, url: str, token: str | None, state_dir: Path, as_json: bo
         return 1
     sys.stdout.write((json.dumps(result, indent=2) if as_json else format_result(result)) + "\n")
     return 0
+
+
+def run_command(args: argparse.Namespace) -> int:
+    """The ``apply`` subcommand, from parsed arguments."""
+    return run(args.file, url=args.url, token=args.token, state_dir=args.state_dir, as_json=args.json)

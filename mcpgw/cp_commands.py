@@ -1,50 +1,26 @@
-"""Runners for the long-lived subcommands: each builds its settings and starts one plane."""
+"""Subcommands that run control-plane code: ``control-plane`` and ``rotate-master-key``."""
 
 from __future__ import annotations
 
 import argparse
-import json
 import sys
-from pathlib import Path
 
 from control_plane import rotation
 from control_plane.crypto import SecretBox
 from control_plane.db import Database
 from control_plane.main import run as run_cp
 from control_plane.settings import ControlPlaneSettings
-from data_plane.main import run as run_dp
-from data_plane.settings import DataPlaneSettings
-from shared import keyfiles
 
 
-def run_control_plane() -> int:
+def run_control_plane(_args: argparse.Namespace) -> int:
     """``mcpgw control-plane``: settings from ``MCPGW_*`` variables."""
     run_cp(ControlPlaneSettings())
     return 0
 
 
-def run_data_plane(args: argparse.Namespace) -> int:
-    """``mcpgw data-plane``: settings from ``MCPGW_DP_*`` variables, overridden by flags."""
-    overrides = {
-        name: value
-        for name in (
-            "listen",
-            "admin_listen",
-            "control_plane",
-            "group",
-            "verify_key",
-            "group_key",
-            "state_dir",
-            "snapshot_file",
-        )
-        if (value := getattr(args, name, None)) is not None
-    }
-    run_dp(DataPlaneSettings.from_env(**overrides))
-    return 0
-
-
-def rotate_master_key(*, generate: bool) -> int:
+def rotate_master_key(args: argparse.Namespace) -> int:
     """``mcpgw rotate-master-key``: re-encrypt every stored secret under the current master key."""
+    generate: bool = args.generate
     settings = ControlPlaneSettings()
     if generate:
         if settings.master_key:
@@ -68,15 +44,4 @@ def rotate_master_key(*, generate: bool) -> int:
     if generate:
         rotation.drop_previous_file(settings.master_key_file)
     sys.stdout.write(f"re-encrypted {changed} stored secret(s) under master key {box.current_key_id}\n")
-    return 0
-
-
-def keygen(out: Path) -> int:
-    """``mcpgw keygen``: a group key pair; prints the public JWK to register on the control plane."""
-    if out.exists():
-        sys.stderr.write(f"mcpgw keygen: {out} exists; refusing to overwrite a private key\n")
-        return 1
-    key = keyfiles.generate("X25519")
-    keyfiles.write_private(out, key)
-    sys.stdout.write(json.dumps(keyfiles.public_jwk(key)) + "\n")
     return 0
