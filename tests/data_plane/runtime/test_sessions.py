@@ -7,7 +7,8 @@ import pytest
 from data_plane.runtime.sessions import SessionClaims, SessionSealer, token_fingerprint
 from tests.data_plane.kit import KeyPair
 
-CLAIMS = SessionClaims("py", "0f3c9a7e5b2d4c1a8e6f", "k-wide", "2025-11-25", 1_760_000_000)
+# Values long enough that a random base64 token cannot contain them by chance (a 2-letter slug can).
+CLAIMS = SessionClaims("payroll-server", "0f3c9a7e5b2d4c1a8e6f", "key-wide-0001", "2025-11-25", 1_760_000_000)
 
 
 def test_a_sealed_session_id_opens_to_the_same_claims(keys: KeyPair) -> None:
