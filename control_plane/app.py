@@ -18,6 +18,7 @@ from pydantic import BaseModel
 
 from control_plane.api import build_router, errors
 from control_plane.api.deps import ControlPlaneState
+from control_plane.api.routes import wellknown
 from control_plane.crypto import SecretBox
 from control_plane.db import Database
 from control_plane.distribution import Distribution
@@ -40,13 +41,17 @@ def _write_public_key(settings: ControlPlaneSettings, key: OKPKey) -> None:
     path.write_text(json.dumps(keyfiles.public_jwk(key)))
 
 
-def ensure_default_group(db: Database, settings: ControlPlaneSettings) -> None:
-    """Create the ``default`` data-plane group, writing its private key to the state directory."""
+def ensure_default_group(db: Database, settings: ControlPlaneSettings, secrets: SecretBox) -> None:
+    """Create the ``default`` data-plane group, writing its private key to the state directory.
+
+    Also gives every group made before identity keys existed its identity key.
+    """
     with db.transaction() as session:
+        groups.ensure_identity_keys(session, secrets=secrets)
         if dataplanes.get_group(session, name=DEFAULT_GROUP) is not None:
             return
         key = keyfiles.generate("X25519")
-        groups.create(session, name=DEFAULT_GROUP, public_key=keyfiles.public_jwk(key))
+        groups.create(session, name=DEFAULT_GROUP, public_key=keyfiles.public_jwk(key), secrets=secrets)
         path = settings.state_dir / "groups" / f"{DEFAULT_GROUP}.jwk"
         keyfiles.write_private(path, key)
         logger.info("created data-plane group %r; its private key is in %s", DEFAULT_GROUP, path)
@@ -65,7 +70,7 @@ def create_app(settings: ControlPlaneSettings, *, start_distribution: bool = Tru
             )
             signing_key = keyfiles.load_or_create(settings.resolved_signing_key_file, "Ed25519")
             _write_public_key(settings, signing_key)
-            ensure_default_group(db, settings)
+            ensure_default_group(db, settings, secrets)
             distribution = (
                 Distribution(settings=settings, database=db, signing_key=signing_key, secrets=secrets)
                 if start_distribution
@@ -93,6 +98,7 @@ def create_app(settings: ControlPlaneSettings, *, start_distribution: bool = Tru
     )
     errors.install(app)
     app.include_router(build_router())
+    app.include_router(wellknown.router)
 
     @app.get("/healthz", tags=["health"], summary="Liveness")
     def healthz() -> Health:

@@ -1,4 +1,4 @@
-"""Declarative config (``mcpgw apply -f gateway.yaml``): upsert workspaces, servers and keys.
+"""Declarative config (``mcpgw apply -f gateway.yaml``): upsert workspaces, servers, keys, IdPs.
 
 Like ``kubectl apply`` or decK: items are matched by identity (workspaces and servers by slug,
 keys by workspace + name) and created or updated to match the document; nothing absent is
@@ -15,11 +15,22 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import Session
 
 from control_plane.crypto import SecretBox
-from control_plane.models import AgentKeyCreate, AgentKeyUpdate, ServerCreate, ServerUpdate, WorkspaceCreate
+from control_plane.models import (
+    AgentKeyCreate,
+    AgentKeyUpdate,
+    IdentityProviderCreate,
+    IdentityProviderUpdate,
+    ServerCreate,
+    ServerUpdate,
+    WorkspaceCreate,
+)
 from control_plane.models.common import SLUG_PATTERN
-from control_plane.repos import keys, revisions, servers, workspaces
+from control_plane.models.identity import DEFAULT_ALGORITHMS, ClaimMappingModel, IdentityProviderKind
+from control_plane.models.upstream_auth import NoAuthIn, UpstreamAuthIn
+from control_plane.repos import identity_providers, keys, revisions, servers, workspaces
 from control_plane.repos.errors import Conflict, Invalid
 from shared.apikeys import MIN_SECRET_LENGTH
+from shared.snapshot.credentials import IdentityForwarding
 
 Action = Literal["created", "updated", "unchanged"]
 
@@ -39,6 +50,8 @@ class ApplyServer(_Strict):
     url: str = Field(max_length=2000)
     transport: Literal["streamable-http"] = "streamable-http"
     headers: dict[str, str] = Field(default_factory=dict, description="static upstream headers (secrets)")
+    auth: UpstreamAuthIn = Field(default_factory=NoAuthIn, description="upstream credential (secrets)")
+    identity: IdentityForwarding = Field(default_factory=IdentityForwarding)
     timeout_seconds: float = Field(default=60.0, gt=0, le=3600)
 
 
@@ -51,12 +64,35 @@ class ApplyKey(_Strict):
     expires_at: datetime | None = None
 
 
+class ApplyIdentityProvider(_Strict):
+    slug: str = Field(pattern=SLUG_PATTERN, max_length=64)
+    kind: IdentityProviderKind = "oidc"
+    workspace: str | None = None
+    issuer: str = Field(
+        default="", max_length=2000, description="keycloak: {server}/realms/{realm} when omitted"
+    )
+    keycloak_server_url: str = ""
+    keycloak_realm: str = ""
+    audiences: list[str] = Field(default_factory=list)
+    jwks_uri: str = ""
+    algorithms: list[str] = Field(default_factory=lambda: list(DEFAULT_ALGORITHMS))
+    required_claims: dict[str, str] = Field(default_factory=dict)
+    required_scopes: list[str] = Field(default_factory=list)
+    claim_mapping: dict[str, str] = Field(default_factory=dict)
+    introspection_endpoint: str = ""
+    introspection_client_id: str = ""
+    introspection_client_secret: str | None = Field(default=None, description="kept as it is when omitted")
+    leeway_seconds: int = Field(default=60, ge=0, le=600)
+    servers: list[str] = Field(default_factory=list)
+
+
 class ApplyDocument(_Strict):
     """A whole declarative config document."""
 
     workspaces: list[ApplyWorkspace] = Field(default_factory=list)
     servers: list[ApplyServer] = Field(default_factory=list)
     keys: list[ApplyKey] = Field(default_factory=list)
+    identity_providers: list[ApplyIdentityProvider] = Field(default_factory=list)
 
 
 class AppliedWorkspace(BaseModel):
@@ -77,12 +113,18 @@ class AppliedKey(BaseModel):
     secret: str | None = Field(default=None, description="a generated secret, shown only in this response")
 
 
+class AppliedIdentityProvider(BaseModel):
+    slug: str
+    action: Action
+
+
 class ApplyResult(BaseModel):
     """What applying a document did to each item."""
 
     workspaces: list[AppliedWorkspace] = Field(default_factory=list)
     servers: list[AppliedServer] = Field(default_factory=list)
     keys: list[AppliedKey] = Field(default_factory=list)
+    identity_providers: list[AppliedIdentityProvider] = Field(default_factory=list)
     discovery_errors: dict[str, str] = Field(
         default_factory=dict, description="server slug -> why its tool catalog could not be fetched"
     )
@@ -90,10 +132,11 @@ class ApplyResult(BaseModel):
     @property
     def changed(self) -> bool:
         """Whether any item was created or updated."""
-        items: list[AppliedWorkspace | AppliedServer | AppliedKey] = [
+        items: list[AppliedWorkspace | AppliedServer | AppliedKey | AppliedIdentityProvider] = [
             *self.workspaces,
             *self.servers,
             *self.keys,
+            *self.identity_providers,
         ]
         return any(item.action != "unchanged" for item in items)
 
@@ -113,6 +156,7 @@ def _check_unique(document: ApplyDocument) -> None:
         ("workspaces", [w.slug for w in document.workspaces]),
         ("servers", [s.slug for s in document.servers]),
         ("keys", [f"{k.workspace}/{k.name}" for k in document.keys]),
+        ("identity_providers", [p.slug for p in document.identity_providers]),
     ):
         duplicates = sorted({i for i in ids if ids.count(i) > 1})
         if duplicates:
@@ -138,15 +182,26 @@ def _apply_server(session: Session, item: ApplyServer, secrets: SecretBox) -> Ap
             url=item.url,
             transport=item.transport,
             headers=item.headers,
+            auth=item.auth,
+            identity=item.identity,
             timeout_seconds=item.timeout_seconds,
         )
         servers.create(session, data=data, secrets=secrets, record_revision=False)
         return AppliedServer(slug=item.slug, action="created", needs_discovery=True)
     if existing.workspace_id != workspaces.get(session, slug=item.workspace).id:
         raise Conflict(f"server {item.slug!r} belongs to another workspace; servers do not move")
-    reconnect = existing.url != item.url or servers.open_headers(secrets, existing) != item.headers
+    reconnect = (
+        existing.url != item.url
+        or servers.open_headers(secrets, existing) != item.headers
+        or servers.open_auth(secrets, existing) != item.auth
+    )
     update = ServerUpdate(
-        url=item.url, transport=item.transport, timeout_seconds=item.timeout_seconds, headers=item.headers
+        url=item.url,
+        transport=item.transport,
+        timeout_seconds=item.timeout_seconds,
+        headers=item.headers,
+        auth=item.auth,
+        identity=item.identity,
     )
     _, changed = servers.update(session, slug=item.slug, data=update, secrets=secrets, record_revision=False)
     return AppliedServer(
@@ -176,6 +231,28 @@ def _apply_key(session: Session, item: ApplyKey) -> AppliedKey:
     return AppliedKey(name=item.name, workspace=item.workspace, action="updated" if changed else "unchanged")
 
 
+def _apply_identity_provider(
+    session: Session, item: ApplyIdentityProvider, secrets: SecretBox
+) -> AppliedIdentityProvider:
+    mapping = ClaimMappingModel.model_validate(item.claim_mapping)
+    existing = identity_providers.find(session, slug=item.slug)
+    if existing is None:
+        data = IdentityProviderCreate.model_validate(item.model_dump() | {"claim_mapping": mapping})
+        identity_providers.create(session, data=data, secrets=secrets, record_revision=False)
+        return AppliedIdentityProvider(slug=item.slug, action="created")
+    fields = item.model_dump(
+        exclude={"slug", "kind", "workspace", "issuer", "keycloak_server_url", "keycloak_realm"},
+        exclude_none=True,
+    )
+    update = IdentityProviderUpdate.model_validate(fields | {"claim_mapping": mapping})
+    if item.issuer and item.issuer != existing.issuer:
+        raise Conflict(f"identity provider {item.slug!r} has another issuer; issuers do not change")
+    _, changed = identity_providers.update(
+        session, slug=item.slug, data=update, secrets=secrets, record_revision=False
+    )
+    return AppliedIdentityProvider(slug=item.slug, action="updated" if changed else "unchanged")
+
+
 def apply_config(session: Session, *, document: ApplyDocument, secrets: SecretBox) -> ApplyResult:
     """Apply ``document`` inside the caller's transaction; records one revision if anything changed.
 
@@ -191,6 +268,9 @@ def apply_config(session: Session, *, document: ApplyDocument, secrets: SecretBo
     )
     session.flush()
     result.keys = [_apply_key(session, item) for item in document.keys]
+    result.identity_providers = [
+        _apply_identity_provider(session, item, secrets) for item in document.identity_providers
+    ]
     if result.changed:
         session.flush()
         revisions.record(session, reason="apply: " + _summary(result))
@@ -199,10 +279,11 @@ def apply_config(session: Session, *, document: ApplyDocument, secrets: SecretBo
 
 def _summary(result: ApplyResult) -> str:
     counts = {"created": 0, "updated": 0}
-    items: list[AppliedWorkspace | AppliedServer | AppliedKey] = [
+    items: list[AppliedWorkspace | AppliedServer | AppliedKey | AppliedIdentityProvider] = [
         *result.workspaces,
         *result.servers,
         *result.keys,
+        *result.identity_providers,
     ]
     for item in items:
         if item.action in counts:

@@ -20,17 +20,30 @@ from sqlmodel import select
 
 from control_plane.crypto import SecretBox, new_master_key, write_key_file
 from control_plane.db import Database
-from control_plane.models import Server
+from control_plane.models import DataPlaneGroup, IdentityProvider, Server
 
 
 def reencrypt_all(db: Database, box: SecretBox) -> int:
     """Re-encrypt every secret not yet under ``box``'s current key; return how many changed."""
     changed = 0
     with db.transaction() as session:
-        for server in session.exec(select(Server).where(Server.headers_encrypted != "")):
-            if not box.is_current(server.headers_encrypted):
-                server.headers_encrypted = box.encrypt(box.decrypt(server.headers_encrypted))
-                session.add(server)
+        for server in session.exec(select(Server)):
+            for column in ("headers_encrypted", "auth_secret_encrypted"):
+                value: str = getattr(server, column)
+                if value and not box.is_current(value):
+                    setattr(server, column, box.encrypt(box.decrypt(value)))
+                    session.add(server)
+                    changed += 1
+        for group in session.exec(select(DataPlaneGroup).where(DataPlaneGroup.identity_key_encrypted != "")):
+            if not box.is_current(group.identity_key_encrypted):
+                group.identity_key_encrypted = box.encrypt(box.decrypt(group.identity_key_encrypted))
+                session.add(group)
+                changed += 1
+        for provider in session.exec(select(IdentityProvider)):
+            secret = provider.introspection_secret_encrypted
+            if secret and not box.is_current(secret):
+                provider.introspection_secret_encrypted = box.encrypt(box.decrypt(secret))
+                session.add(provider)
                 changed += 1
     return changed
 

@@ -19,9 +19,13 @@ from joserfc.jwk import OKPKey
 from data_plane import keys
 from data_plane.audit.buffer import AuditBuffer
 from data_plane.audit.shipper import AuditShipper
-from data_plane.http import health, mcp
+from data_plane.http import health, jwks, mcp, metadata
 from data_plane.http.middleware import last_resort
 from data_plane.pipeline.chain import build_chain
+from data_plane.runtime.identity.fetch import AiohttpIdentityHttp
+from data_plane.runtime.identity.introspection import IntrospectionCache
+from data_plane.runtime.identity.jwks import JwksCache
+from data_plane.runtime.identity.verifier import IdentityVerifier
 from data_plane.runtime.sessions import SessionSealer
 from data_plane.runtime.transport_policy import TransportPolicy
 from data_plane.runtime.upstream import UpstreamClient
@@ -82,12 +86,15 @@ def create_app(settings: DataPlaneSettings, *, store: SnapshotStore | None = Non
     )
     buffer = AuditBuffer(capacity=settings.audit_buffer_size, batch_size=settings.audit_batch_size)
     client = UpstreamClient()
+    identity_http = AiohttpIdentityHttp(timeout_seconds=settings.connect_timeout_seconds)
+    identity = IdentityVerifier(JwksCache(identity_http), IntrospectionCache(identity_http))
     status = SyncStatus()
     app[keys.SETTINGS] = settings
     app[keys.NODE_ID] = node_id
     app[keys.STORE] = store
     app[keys.PUBLIC_BASE_URL] = settings.public_base_url
     app[keys.UPSTREAM] = client
+    app[keys.IDENTITY_HTTP] = identity_http
     app[keys.AUDIT_BUFFER] = buffer
     app[keys.SYNC_STATUS] = status
     app[keys.CHAIN] = build_chain(
@@ -97,6 +104,8 @@ def create_app(settings: DataPlaneSettings, *, store: SnapshotStore | None = Non
         policy=policy,
         sealer=build_sealer(group_key),
         session_max_age=settings.session_max_age_seconds,
+        identity=identity,
+        public_base_url=settings.public_base_url,
     )
     app[keys.AUDIT_SHIPPER] = AuditShipper(
         target=settings.control_plane,
@@ -112,6 +121,8 @@ def create_app(settings: DataPlaneSettings, *, store: SnapshotStore | None = Non
         )
     app.cleanup_ctx.extend([_boot_snapshot, _upstream_pool, _audit_shipper, _sync_client])
     mcp.add_routes(app)
+    metadata.add_routes(app)
+    jwks.add_routes(app)
     return app
 
 
@@ -143,8 +154,11 @@ async def _boot_snapshot(app: web.Application) -> AsyncIterator[None]:
 
 async def _upstream_pool(app: web.Application) -> AsyncIterator[None]:
     client = app[keys.UPSTREAM]
+    identity_http = app[keys.IDENTITY_HTTP]
     await client.start()
+    await identity_http.start()
     yield
+    await identity_http.close()
     await client.close()
 
 

@@ -26,6 +26,9 @@ UPSTREAM_TIMEOUT = -32007
 SESSION_NOT_FOUND = -32008
 ORIGIN_FORBIDDEN = -32009
 HOST_NOT_ALLOWED = -32010
+INSUFFICIENT_SCOPE = -32011
+UPSTREAM_CREDENTIAL = -32012
+"""The gateway could not obtain the credential it sends the upstream (token endpoint failed)."""
 HEADER_MISMATCH = -32020
 """The spec's code for ``Mcp-Method``/``Mcp-Name`` disagreeing with the body (``mcp_types.HEADER_MISMATCH``)."""
 
@@ -43,11 +46,14 @@ _TABLE: dict[DenialKind, tuple[int, int, str]] = {
     DenialKind.SESSION_NOT_FOUND: (404, SESSION_NOT_FOUND, "not_found"),
     DenialKind.NOT_READY: (503, NOT_READY, "not_ready"),
     DenialKind.UNAUTHENTICATED: (401, UNAUTHENTICATED, "unauthenticated"),
+    DenialKind.INVALID_TOKEN: (401, UNAUTHENTICATED, "unauthenticated"),
+    DenialKind.INSUFFICIENT_SCOPE: (403, INSUFFICIENT_SCOPE, "denied"),
     DenialKind.NOT_FOUND: (404, NOT_FOUND, "not_found"),
     DenialKind.SERVER_FORBIDDEN: (403, SERVER_FORBIDDEN, "denied"),
     DenialKind.TOOL_FORBIDDEN: (403, TOOL_FORBIDDEN, "denied"),
     DenialKind.UPSTREAM_UNREACHABLE: (502, UPSTREAM_UNREACHABLE, "upstream_error"),
     DenialKind.UPSTREAM_TIMEOUT: (504, UPSTREAM_TIMEOUT, "upstream_error"),
+    DenialKind.UPSTREAM_CREDENTIAL: (502, UPSTREAM_CREDENTIAL, "upstream_error"),
 }
 
 
@@ -64,6 +70,28 @@ def resource_metadata_url(public_base_url: str, slug: str) -> str:
     return f"{public_base_url}/.well-known/oauth-protected-resource/{slug}/mcp"
 
 
+def _quoted(text: str) -> str:
+    """An RFC 6750 auth-param value: printable ASCII without quote or backslash."""
+    return "".join(c for c in text if " " <= c <= "~" and c not in '"\\')[:200]
+
+
+def bearer_challenge(denial: Denial, metadata_url: str) -> str:
+    """The ``WWW-Authenticate`` value for an authentication denial ("" for other denials).
+
+    No token (or not Bearer): the bare challenge naming the RFC 9728 metadata. A refused token:
+    ``error="invalid_token"`` with a description. A valid token lacking scopes: 403 with
+    ``error="insufficient_scope"`` and the scopes to ask for.
+    """
+    metadata = f'resource_metadata="{_quoted(metadata_url)}"'
+    if denial.kind is DenialKind.UNAUTHENTICATED:
+        return f"Bearer {metadata}"
+    if denial.kind is DenialKind.INVALID_TOKEN:
+        return f'Bearer error="invalid_token", error_description="{_quoted(denial.reason)}", {metadata}'
+    if denial.kind is DenialKind.INSUFFICIENT_SCOPE:
+        return f'Bearer error="insufficient_scope", scope="{_quoted(denial.scope)}", {metadata}'
+    return ""
+
+
 def denial_response(
     ctx: RequestContext, denial: Denial, public_base_url: str
 ) -> tuple[web.Response, Outcome]:
@@ -77,9 +105,9 @@ def denial_response(
         data["rule"] = denial.rule
     body = error_body(ctx.rpc_id, code, denial.reason, data)
     response = web.Response(status=status, body=body, content_type=JSON_CONTENT_TYPE)
-    if denial.kind is DenialKind.UNAUTHENTICATED:
-        metadata = resource_metadata_url(public_base_url, ctx.slug)
-        response.headers["WWW-Authenticate"] = f'Bearer resource_metadata="{metadata}"'
+    challenge = bearer_challenge(denial, resource_metadata_url(public_base_url, ctx.slug))
+    if challenge:
+        response.headers["WWW-Authenticate"] = challenge
     outcome = Outcome(
         status=audit_status, http_status=status, error_code=code, reason=denial.reason, rule=denial.rule
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends
 
 from control_plane.api.deps import require_admin
-from control_plane.api.routes import apply, audit, dataplanes, keys, servers, workspaces
+from control_plane.api.routes import apply, audit, dataplanes, identity_providers, keys, servers, workspaces
 
 API_PREFIX = "/api/v1"
 
@@ -13,7 +13,7 @@ API_PREFIX = "/api/v1"
 def build_router() -> APIRouter:
     """The ``/api/v1`` router; admin auth is a router dependency so no route can miss it."""
     router = APIRouter(prefix=API_PREFIX, dependencies=[Depends(require_admin)])
-    for module in (workspaces, servers, keys, dataplanes, audit, apply):
+    for module in (workspaces, servers, keys, identity_providers, dataplanes, audit, apply):
         router.include_router(module.router)
     return router
 

@@ -30,6 +30,7 @@ from joserfc.errors import JoseError
 from joserfc.jwk import OKPKey
 from sqlmodel import Session, select
 
+from control_plane.compiler import credentials, providers
 from control_plane.crypto import SecretBox, SecretBoxError
 from control_plane.models import AgentKey, DataPlaneGroup, Server, Tool, Workspace
 from control_plane.repos import revisions
@@ -73,7 +74,10 @@ def compile_group(
     now = _aware(now)
     version = str(revisions.latest(session))
     workspace_slugs = {w.id: w.slug for w in session.exec(select(Workspace))}
-    servers, headers = _servers(session, workspace_slugs=workspace_slugs, secrets=secrets)
+    servers, headers, auths = _servers(session, workspace_slugs=workspace_slugs, secrets=secrets)
+    # The group's identity key travels only to groups that sign identity JWTs.
+    wants_identity = any(entry.identity.jwt is not None for entry in servers.values())
+    identity = _identity_key(group, secrets) if wants_identity else None
     keys = _keys(session, workspace_slugs=workspace_slugs, servers=set(servers), now=now)
     base = Snapshot(
         version=version,
@@ -84,21 +88,38 @@ def compile_group(
         servers=servers,
         keys=keys,
     )
-    group_key = _group_key(group) if any(headers.values()) else None
+    has_secrets = any(headers.values()) or any(a.secret for a in auths.values()) or identity is not None
+    group_key = _group_key(group) if has_secrets else None
     key_material = canonical_bytes(group.public_key)
-    stable = _with_headers(base, headers, lambda name, value: _digest(key_material, name, value))
+    stable = _with_headers(
+        base, headers, auths, identity, lambda name, value: _digest(key_material, name, value)
+    )
     if group_key is None:
         sealed = stable
     else:
-        sealed = _with_headers(base, headers, lambda _name, value: sealing.seal(value, group_key))
+        sealed = _with_headers(
+            base, headers, auths, identity, lambda _name, value: sealing.seal(value, group_key)
+        )
+    try:
+        stable, sealed = providers.attach(
+            session,
+            stable=stable,
+            sealed=sealed,
+            secrets=secrets,
+            workspace_slugs=workspace_slugs,
+            group_key=lambda: _group_key(group),
+            digest=lambda value: _digest(key_material, "introspection_client_secret", value),
+        )
+    except providers.IdentityCompileError as exc:
+        raise CompileError(str(exc)) from exc
     content_key = content_hash(snapshot_document(stable) | {"group_key": group.public_key})
     return CompiledSnapshot(snapshot=with_content_hash(sealed), content_key=content_key)
 
 
 def _servers(
     session: Session, *, workspace_slugs: dict[str, str], secrets: SecretBox
-) -> tuple[dict[str, ServerEntry], dict[str, dict[str, str]]]:
-    """Server entries without headers, and the plaintext headers per slug (never logged)."""
+) -> tuple[dict[str, ServerEntry], dict[str, dict[str, str]], dict[str, credentials.PlainAuth]]:
+    """Server entries without secrets; plaintext headers and credentials per slug (never logged)."""
     tools: dict[str, dict[str, ToolEntry]] = defaultdict(dict)
     for tool in session.exec(select(Tool).order_by(Tool.name)):
         tools[tool.server_id][tool.name] = ToolEntry(
@@ -108,6 +129,7 @@ def _servers(
         )
     entries: dict[str, ServerEntry] = {}
     headers: dict[str, dict[str, str]] = {}
+    auths: dict[str, credentials.PlainAuth] = {}
     for server in session.exec(select(Server).order_by(Server.slug)):
         entries[server.slug] = ServerEntry(
             id=server.id,
@@ -116,9 +138,25 @@ def _servers(
             url=server.url,
             timeout_seconds=server.timeout_seconds,
             tools=tools.get(server.id, {}),
+            identity=credentials.server_identity(server),
         )
         headers[server.slug] = _open_headers(server, secrets)
-    return entries, headers
+        auths[server.slug] = _open_auth(server, secrets)
+    return entries, headers, auths
+
+
+def _open_auth(server: Server, secrets: SecretBox) -> credentials.PlainAuth:
+    try:
+        return credentials.server_auth(server, secrets)
+    except credentials.CredentialError as exc:
+        raise CompileError(str(exc)) from exc
+
+
+def _identity_key(group: DataPlaneGroup, secrets: SecretBox) -> str | None:
+    try:
+        return credentials.identity_key(group, secrets)
+    except credentials.CredentialError as exc:
+        raise CompileError(str(exc)) from exc
 
 
 def _open_headers(server: Server, secrets: SecretBox) -> dict[str, str]:
@@ -181,19 +219,29 @@ def _group_key(group: DataPlaneGroup) -> OKPKey:
 
 
 def _with_headers(
-    base: Snapshot, headers: dict[str, dict[str, str]], value_of: Callable[[str, str], str]
+    base: Snapshot,
+    headers: dict[str, dict[str, str]],
+    auths: dict[str, credentials.PlainAuth],
+    identity: str | None,
+    value_of: Callable[[str, str], str],
 ) -> Snapshot:
-    servers = {
-        slug: entry.model_copy(
-            update={
-                "headers": {
-                    name: Sealed(sealed=value_of(name, value)) for name, value in headers[slug].items()
+    """``base`` with every secret (headers, credentials, identity key) replaced by ``value_of``."""
+    try:
+        servers = {
+            slug: entry.model_copy(
+                update={
+                    "headers": {
+                        name: Sealed(sealed=value_of(name, value)) for name, value in headers[slug].items()
+                    },
+                    "auth": credentials.auth_entry(auths[slug], lambda secret: value_of("auth", secret)),
                 }
-            }
-        )
-        for slug, entry in base.servers.items()
-    }
-    return base.model_copy(update={"servers": servers})
+            )
+            for slug, entry in base.servers.items()
+        }
+    except credentials.CredentialError as exc:
+        raise CompileError(str(exc)) from exc
+    identity_key = None if identity is None else Sealed(sealed=value_of("identity-key", identity))
+    return base.model_copy(update={"servers": servers, "identity_key": identity_key})
 
 
 def _digest(key_material: bytes, name: str, value: str) -> str:

@@ -6,6 +6,12 @@ secrets never appear in ``XPublic``.
 
 from control_plane.models.audit import AuditEvent, AuditEventPublic
 from control_plane.models.dataplane import DataPlane, DataPlaneGroup, DataPlaneGroupPublic, DataPlanePublic
+from control_plane.models.identity import (
+    IdentityProvider,
+    IdentityProviderCreate,
+    IdentityProviderPublic,
+    IdentityProviderUpdate,
+)
 from control_plane.models.key import (
     AgentKey,
     AgentKeyCreate,
@@ -31,6 +37,10 @@ __all__ = [
     "DataPlaneGroup",
     "DataPlaneGroupPublic",
     "DataPlanePublic",
+    "IdentityProvider",
+    "IdentityProviderCreate",
+    "IdentityProviderPublic",
+    "IdentityProviderUpdate",
     "KeyScope",
     "Server",
     "ServerCreate",

@@ -19,6 +19,14 @@ class DataPlaneGroup(SQLModel, table=True):
         sa_column=Column(JSON, nullable=False),
         description="X25519 JWK secrets are sealed to",
     )
+    identity_key_encrypted: str = Field(
+        default="", description="Ed25519 private JWK signing identity JWTs, encrypted with the master key"
+    )
+    identity_public_key: dict[str, Any] = Field(
+        default_factory=dict,
+        sa_column=Column(JSON, nullable=False),
+        description="the public half of the identity key, published in the JWKS",
+    )
     created_at: datetime = Field(default_factory=utcnow)
 
 

@@ -9,6 +9,8 @@ from sqlalchemy import JSON, Column, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from control_plane.models.common import SLUG_PATTERN, new_id, utcnow
+from control_plane.models.upstream_auth import NoAuthIn, UpstreamAuthIn, UpstreamAuthPublic
+from shared.snapshot.credentials import IdentityForwarding
 
 TransportName = Literal["streamable-http"]
 
@@ -26,6 +28,12 @@ class ServerCreate(ServerBase):
     headers: dict[str, str] = Field(
         default_factory=dict, description="static upstream headers (credentials); write-only, never returned"
     )
+    auth: UpstreamAuthIn = Field(
+        default_factory=NoAuthIn, description="upstream credential; secrets write-only"
+    )
+    identity: IdentityForwarding = Field(
+        default_factory=IdentityForwarding, description="how the caller's identity is told to the upstream"
+    )
     discover: bool = Field(default=True, description="fetch the tool catalog from the upstream now")
 
 
@@ -36,6 +44,8 @@ class ServerUpdate(SQLModel):
     headers: dict[str, str] | None = Field(
         default=None, description="replaces all static headers; write-only"
     )
+    auth: UpstreamAuthIn | None = Field(default=None, description="replaces the upstream credential")
+    identity: IdentityForwarding | None = Field(default=None, description="replaces identity forwarding")
 
 
 class Server(ServerBase, table=True):
@@ -45,6 +55,17 @@ class Server(ServerBase, table=True):
         default="", description="JSON of header values, encrypted with the master key"
     )
     header_names: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    auth: dict[str, Any] = Field(
+        default_factory=lambda: {"type": "none"},
+        sa_column=Column(JSON, nullable=False),
+        description="the upstream credential without its secret (UpstreamAuthPublic)",
+    )
+    auth_secret_encrypted: str = Field(
+        default="", description="the credential's secret (token, value, client_secret), encrypted"
+    )
+    identity: dict[str, Any] = Field(
+        default_factory=dict, sa_column=Column(JSON, nullable=False), description="IdentityForwarding"
+    )
     discovery_error: str = Field(default="", max_length=2000)
     discovered_at: datetime | None = None
     created_at: datetime = Field(default_factory=utcnow)
@@ -57,6 +78,8 @@ class ServerPublic(ServerBase):
     header_names: list[str] = Field(
         description="names of the static upstream headers (values are write-only)"
     )
+    auth: UpstreamAuthPublic = Field(description="the upstream credential's type and non-secret fields")
+    identity: IdentityForwarding
     discovery_error: str
     discovered_at: datetime | None
     created_at: datetime

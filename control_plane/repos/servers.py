@@ -1,7 +1,8 @@
 """Upstream servers and their tool catalogs.
 
-Header values are secrets: they are stored only encrypted (``SecretBox``), and only their names
-are ever presented.
+Header values and the upstream credential's secret (bearer token, API-key value, OAuth client
+secret) are stored only encrypted (``SecretBox``); only header names and the credential's type
+and non-secret fields are ever presented.
 """
 
 from __future__ import annotations
@@ -9,15 +10,25 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
+from pydantic import TypeAdapter
 from sqlmodel import Session, select
 
 from control_plane.crypto import SecretBox
 from control_plane.discovery import DiscoveredTool
 from control_plane.models import AgentKey, Server, ServerCreate, ServerPublic, ServerUpdate, Tool
 from control_plane.models.common import utcnow
+from control_plane.models.upstream_auth import (
+    ApiKeyAuthIn,
+    BearerAuthIn,
+    UpstreamAuthIn,
+    UpstreamAuthPublic,
+)
 from control_plane.repos import revisions, workspaces
 from control_plane.repos.errors import Conflict, NotFound
+from shared.snapshot.credentials import IdentityForwarding
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,6 +38,51 @@ class Connection:
     slug: str
     url: str
     headers: dict[str, str]
+
+
+_AUTH = TypeAdapter[UpstreamAuthIn](UpstreamAuthIn)
+SECRET_FIELDS = {"bearer": "token", "api_key": "value", "oauth2_client_credentials": "client_secret"}
+"""Auth type -> the one field of it that is a secret."""
+
+
+def split_auth(secrets: SecretBox, auth: UpstreamAuthIn) -> tuple[dict[str, Any], str]:
+    """The stored form of a credential: its public fields, and its secret encrypted ("" for none)."""
+    document = auth.model_dump(mode="json", by_alias=True)
+    secret_field = SECRET_FIELDS.get(auth.type)
+    if secret_field is None:
+        return document, ""
+    secret = str(document.pop(secret_field))
+    return document, secrets.encrypt(secret)
+
+
+def open_auth(secrets: SecretBox, server: Server) -> UpstreamAuthIn:
+    """The full credential of ``server``, secret decrypted (never log it)."""
+    document = dict(server.auth or {"type": "none"})
+    secret_field = SECRET_FIELDS.get(str(document.get("type")))
+    if secret_field is not None:
+        document[secret_field] = secrets.decrypt(server.auth_secret_encrypted)
+    return _AUTH.validate_python(document)
+
+
+def with_credentials(url: str, headers: dict[str, str], auth: UpstreamAuthIn) -> tuple[str, dict[str, str]]:
+    """URL and headers with a static credential applied (what discovery uses).
+
+    OAuth client credentials are not applied here: the data plane fetches those tokens.
+    """
+    if isinstance(auth, BearerAuthIn):
+        return url, {**headers, "Authorization": f"Bearer {auth.token}"}
+    if isinstance(auth, ApiKeyAuthIn) and auth.in_ == "header":
+        return url, {**headers, auth.name: auth.value}
+    if isinstance(auth, ApiKeyAuthIn):
+        return with_query(url, auth.name, auth.value), headers
+    return url, headers
+
+
+def with_query(url: str, name: str, value: str) -> str:
+    """``url`` with ``name=value`` added to its query (replacing a parameter of that name)."""
+    parts = urlsplit(url)
+    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k != name]
+    return urlunsplit(parts._replace(query=urlencode([*query, (name, value)])))
 
 
 def seal_headers(secrets: SecretBox, headers: dict[str, str]) -> str:
@@ -64,7 +120,9 @@ def create(
         headers_encrypted=seal_headers(secrets, data.headers),
         header_names=sorted(data.headers),
         discovery_error=discovery_error[:2000],
+        identity=data.identity.model_dump(mode="json"),
     )
+    server.auth, server.auth_secret_encrypted = split_auth(secrets, data.auth)
     session.add(server)
     session.flush()
     if catalog is not None:
@@ -101,7 +159,7 @@ def update(
     """Apply the fields set in ``data``; returns the server and whether anything changed."""
     server = get(session, slug=slug)
     changed = False
-    fields = data.model_dump(exclude_unset=True, exclude={"headers"})
+    fields = data.model_dump(exclude_unset=True, exclude={"headers", "auth", "identity"})
     for name, value in fields.items():
         if value is not None and getattr(server, name) != value:
             setattr(server, name, value)
@@ -109,6 +167,12 @@ def update(
     if data.headers is not None and open_headers(secrets, server) != data.headers:
         server.headers_encrypted = seal_headers(secrets, data.headers)
         server.header_names = sorted(data.headers)
+        changed = True
+    if data.auth is not None and open_auth(secrets, server) != data.auth:
+        server.auth, server.auth_secret_encrypted = split_auth(secrets, data.auth)
+        changed = True
+    if data.identity is not None and server.identity != data.identity.model_dump(mode="json"):
+        server.identity = data.identity.model_dump(mode="json")
         changed = True
     if changed:
         server.updated_at = utcnow()
@@ -136,9 +200,10 @@ def delete(session: Session, *, slug: str) -> None:
 
 
 def connection(session: Session, *, slug: str, secrets: SecretBox) -> Connection:
-    """URL and decrypted headers of the server ``slug``."""
+    """URL and decrypted headers of the server ``slug``, its static credential applied."""
     server = get(session, slug=slug)
-    return Connection(slug=server.slug, url=server.url, headers=open_headers(secrets, server))
+    url, headers = with_credentials(server.url, open_headers(secrets, server), open_auth(secrets, server))
+    return Connection(slug=server.slug, url=url, headers=headers)
 
 
 def list_tools(session: Session, *, server: Server) -> list[Tool]:
@@ -189,5 +254,9 @@ def record_discovery_error(session: Session, *, slug: str, reason: str) -> None:
 
 
 def to_public(server: Server, *, workspace: str) -> ServerPublic:
-    """The API form of a server (header names only, never values)."""
-    return ServerPublic.model_validate(server, update={"workspace": workspace})
+    """The API form of a server (header names only, never values; the credential without its secret)."""
+    auth = UpstreamAuthPublic.model_validate(server.auth or {"type": "none"})
+    identity = IdentityForwarding.model_validate(server.identity or {})
+    return ServerPublic.model_validate(
+        server, update={"workspace": workspace, "auth": auth, "identity": identity}
+    )

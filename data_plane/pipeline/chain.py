@@ -3,7 +3,10 @@
     transport -> parse -> headers -> authenticate -> route -> session -> authorize
               -> upstream -> audit
 
-The first seven decide; the first denial short-circuits to the error answer. ``transport``
+The first seven decide; the first denial short-circuits to the error answer. A stage that
+needs I/O before it can decide (only authenticate: fetching an identity provider's signing keys
+or introspecting an opaque token) returns the context with ``pending`` set; the chain awaits it
+and runs that stage once more, so stages stay synchronous and the order stays here. ``transport``
 comes first so a foreign Host or Origin is refused before anything is read; ``session`` needs
 the principal and the server, so it follows authenticate and route. ``upstream`` forwards and
 streams the answer back. ``audit`` always runs last, on success, on denial and
@@ -21,8 +24,9 @@ import aiohttp
 
 from data_plane.audit.buffer import AuditBuffer
 from data_plane.errors import internal_error_outcome
-from data_plane.pipeline.context import Denial, Outcome, RequestContext
+from data_plane.pipeline.context import Denial, DenialKind, Outcome, RequestContext
 from data_plane.pipeline.sink import ResponseSink
+from data_plane.runtime.identity.verifier import IdentityVerifier
 from data_plane.runtime.sessions import SessionSealer
 from data_plane.runtime.transport_policy import TransportPolicy
 from data_plane.runtime.upstream import UpstreamClient
@@ -42,17 +46,23 @@ Relay = Callable[[RequestContext, aiohttp.ClientResponse, ResponseSink], Awaitab
 Record = Callable[[RequestContext, Outcome], None]
 
 CANCELLED = Outcome("error", 499, reason="request cancelled: the client went away")
+UNRESOLVED = Denial(DenialKind.INVALID_TOKEN, "the token could not be verified")
 
 
 def decision_stages(
-    *, policy: TransportPolicy, sealer: SessionSealer, session_max_age: float | None
+    *,
+    policy: TransportPolicy,
+    sealer: SessionSealer,
+    session_max_age: float | None,
+    identity: IdentityVerifier | None = None,
+    public_base_url: str = "",
 ) -> tuple[Stage, ...]:
     """The deciding stages in production order, bound to what they need (built once)."""
     return (
         partial(check_transport, policy=policy),
         parse,
         match_headers,
-        authenticate,
+        partial(authenticate, identity=identity, public_base_url=public_base_url),
         route,
         partial(open_session, sealer=sealer, max_age=session_max_age),
         authorize,
@@ -74,6 +84,13 @@ class Chain:
         try:
             for stage in self.stages:
                 result = stage(ctx)
+                if isinstance(result, RequestContext) and result.pending is not None:
+                    # The stage needs I/O first (authenticate: signing keys, introspection): await
+                    # it, then run the same stage again once; it must decide this time.
+                    await result.pending()
+                    result = stage(ctx)
+                    if isinstance(result, RequestContext) and result.pending is not None:
+                        result = UNRESOLVED
                 if isinstance(result, Denial):
                     outcome = await sink.deny(ctx, result)
                     return outcome
@@ -104,6 +121,8 @@ def build_chain(
     policy: TransportPolicy,
     sealer: SessionSealer,
     session_max_age: float | None = None,
+    identity: IdentityVerifier | None = None,
+    public_base_url: str = "",
 ) -> Chain:
     """The production chain: real upstream client, sealed sessions, audit into ``buffer``."""
 
@@ -117,5 +136,11 @@ def build_chain(
         forward=forward,
         relay=partial(relay, sealer=sealer),
         record=record,
-        stages=decision_stages(policy=policy, sealer=sealer, session_max_age=session_max_age),
+        stages=decision_stages(
+            policy=policy,
+            sealer=sealer,
+            session_max_age=session_max_age,
+            identity=identity,
+            public_base_url=public_base_url,
+        ),
     )

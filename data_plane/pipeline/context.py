@@ -8,7 +8,7 @@ denials to HTTP and JSON-RPC in one place).
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,11 +27,16 @@ class DenialKind(enum.Enum):
     SESSION_NOT_FOUND = "session_not_found"
     NOT_READY = "not_ready"
     UNAUTHENTICATED = "unauthenticated"
+    INVALID_TOKEN = "invalid_token"
+    """A token was presented and refused (RFC 6750 ``invalid_token``)."""
+    INSUFFICIENT_SCOPE = "insufficient_scope"
     NOT_FOUND = "not_found"
     SERVER_FORBIDDEN = "server_forbidden"
     TOOL_FORBIDDEN = "tool_forbidden"
     UPSTREAM_UNREACHABLE = "upstream_unreachable"
     UPSTREAM_TIMEOUT = "upstream_timeout"
+    UPSTREAM_CREDENTIAL = "upstream_credential"
+    """The upstream credential (an OAuth client-credentials token) could not be obtained."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +46,8 @@ class Denial:
     kind: DenialKind
     reason: str
     rule: str = ""
+    scope: str = ""
+    """For ``INSUFFICIENT_SCOPE``: the scopes the client should ask for."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +77,9 @@ class RequestContext:
     rule: str = ""
     session: SessionClaims | None = None
     """The opened ``Mcp-Session-Id`` token, when the request carried one."""
+    pending: Callable[[], Awaitable[None]] | None = None
+    """Set by a stage that needs I/O first (fetch signing keys, introspect a token): the chain
+    awaits it, then runs that stage again on the context it had given it."""
 
 
 @dataclass(frozen=True, slots=True)

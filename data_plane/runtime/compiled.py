@@ -10,17 +10,30 @@ from dataclasses import dataclass, field
 
 import aiohttp
 
+from data_plane.runtime.identity.providers import IdentityIndex
+from data_plane.runtime.identity_signer import IdentitySigner
+from data_plane.runtime.upstream_credentials import ClientCredentials, IdentityPolicy
+
 
 @dataclass(frozen=True, slots=True)
 class Principal:
-    """An agent key as the data plane enforces it."""
+    """An agent key, or a user or machine authenticated by an identity provider's token."""
 
     key_id: str
+    """The key id; for an IdP principal ``idp-`` + a digest of (issuer, subject)."""
     name: str
+    """The key name; for an IdP principal the subject (what audit events record)."""
     workspace: str
     expires_at: int | None
     servers: dict[str, frozenset[str] | None]
     """Server slug -> allowed tool names (``None``: every tool of that server)."""
+    subject: str = ""
+    email: str = ""
+    groups: tuple[str, ...] = ()
+    roles: tuple[str, ...] = ()
+    team: str = ""
+    identity_provider: str = ""
+    """Slug of the identity provider that vouched for this principal; empty for agent keys."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +51,10 @@ class Upstream:
     """For POST: bounded connect, ``sock_read`` = server timeout, no total (SSE may stream)."""
     stream_timeout: aiohttp.ClientTimeout
     """For the GET stream: bounded connect, no read bound (long-lived server-initiated SSE)."""
+    token_source: ClientCredentials | None = None
+    """OAuth client credentials whose token goes upstream as ``Authorization: Bearer``."""
+    identity: IdentityPolicy | None = None
+    """How the caller's identity goes upstream (signed JWT, plain headers); ``None``: it does not."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,3 +69,7 @@ class CompiledSnapshot:
     """SHA-256 of the key secret -> principal."""
     servers: dict[str, Upstream]
     """Server slug -> upstream."""
+    identity: IdentityIndex = field(default_factory=IdentityIndex)
+    """Identity providers by issuer and by server (client authentication with IdP tokens)."""
+    identity_signer: IdentitySigner | None = None
+    """Signs identity JWTs toward upstreams with the group's identity key (when it has one)."""

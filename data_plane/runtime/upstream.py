@@ -3,21 +3,36 @@
 Started and closed through the app's ``cleanup_ctx``. No cookie jar (upstream cookies must
 never leak between clients), no automatic decompression (bytes pass through as they are),
 no connection-count cap (long-lived SSE streams must not starve other requests).
+
+It also holds the :class:`~data_plane.runtime.upstream_tokens.TokenManager` that fetches OAuth
+client-credentials tokens for upstreams on the same session.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
 
 import aiohttp
+
+from data_plane.runtime.upstream_credentials import ClientCredentials
+from data_plane.runtime.upstream_tokens import CredentialUnavailable, Token, TokenManager, fetch_token
 
 
 class UpstreamClient:
     """Opens upstream requests on a shared connection pool."""
 
-    def __init__(self, *, keepalive_seconds: float = 60.0) -> None:
+    def __init__(
+        self, *, keepalive_seconds: float = 60.0, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self._keepalive = keepalive_seconds
         self._session: aiohttp.ClientSession | None = None
+        self.tokens = TokenManager(self._fetch_token, clock=clock)
+
+    async def _fetch_token(self, creds: ClientCredentials) -> Token:
+        if self._session is None:
+            raise CredentialUnavailable("the gateway's upstream client is not started")
+        return await fetch_token(self._session, creds)
 
     async def start(self) -> None:
         """Create the session (needs the running loop)."""
@@ -32,6 +47,7 @@ class UpstreamClient:
 
     async def close(self) -> None:
         """Close the session and its connections."""
+        await self.tokens.close()
         if self._session is not None:
             await self._session.close()
             self._session = None

@@ -6,8 +6,11 @@ import aiohttp
 from joserfc.jwk import OKPKey
 
 from data_plane.runtime.compiled import CompiledSnapshot, Principal, Upstream
+from data_plane.runtime.identity.providers import compile_providers
+from data_plane.runtime.identity_signer import IdentityKeyError, IdentitySigner
+from data_plane.runtime.upstream_credentials import compile_credentials, compile_identity
 from shared.sealing import UnsealError, unseal
-from shared.snapshot import ServerEntry, Snapshot, SnapshotRejected
+from shared.snapshot import Sealed, ServerEntry, Snapshot, SnapshotRejected
 
 
 def _upstream(slug: str, entry: ServerEntry, group_key: OKPKey | None, connect_timeout: float) -> Upstream:
@@ -21,18 +24,52 @@ def _upstream(slug: str, entry: ServerEntry, group_key: OKPKey | None, connect_t
             headers.append((name, unseal(sealed.sealed, group_key)))
         except UnsealError as exc:
             raise SnapshotRejected(f"cannot unseal header {name!r} of server {slug!r}: {exc}") from exc
+    credentials = compile_credentials(
+        slug,
+        entry.url,
+        entry.auth,
+        lambda what, sealed: _open(sealed, group_key, f"{what} of server {slug!r}"),
+    )
     return Upstream(
         slug=slug,
         server_id=entry.id,
         workspace=entry.workspace,
-        url=entry.url,
+        url=credentials.url,
         timeout_seconds=entry.timeout_seconds,
-        injected_headers=tuple(headers),
+        injected_headers=(*headers, *credentials.headers),
+        token_source=credentials.token_source,
+        identity=compile_identity(entry.url, entry.identity),
         request_timeout=aiohttp.ClientTimeout(
             total=None, sock_connect=connect_timeout, sock_read=entry.timeout_seconds
         ),
         stream_timeout=aiohttp.ClientTimeout(total=None, sock_connect=connect_timeout, sock_read=None),
     )
+
+
+def _open(sealed: Sealed, group_key: OKPKey | None, what: str) -> str:
+    """Unseal one secret of the snapshot; :class:`SnapshotRejected` when it cannot be."""
+    if group_key is None:
+        raise SnapshotRejected(f"cannot unseal {what}: no group key configured")
+    try:
+        return unseal(sealed.sealed, group_key)
+    except UnsealError as exc:
+        raise SnapshotRejected(f"cannot unseal {what}: {exc}") from exc
+
+
+def _identity_signer(snapshot: Snapshot, group_key: OKPKey | None) -> IdentitySigner | None:
+    """The signer of identity JWTs; a server wanting them without an identity key is refused."""
+    if snapshot.identity_key is None:
+        wanting = sorted(slug for slug, entry in snapshot.servers.items() if entry.identity.jwt is not None)
+        if wanting:
+            raise SnapshotRejected(
+                f"servers {wanting} forward identity JWTs but the snapshot has no identity key"
+            )
+        return None
+    text = _open(snapshot.identity_key, group_key, "the identity key")
+    try:
+        return IdentitySigner.from_json(text, issuer=f"urn:mcpgw:group:{snapshot.group}")
+    except IdentityKeyError as exc:
+        raise SnapshotRejected(str(exc)) from exc
 
 
 def compile_snapshot(
@@ -61,4 +98,6 @@ def compile_snapshot(
         jws=jws,
         keys=keys,
         servers=servers,
+        identity=compile_providers(snapshot.identity_providers, group_key),
+        identity_signer=_identity_signer(snapshot, group_key),
     )

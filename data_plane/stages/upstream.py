@@ -1,7 +1,9 @@
 """Stage 8, upstream: forward to the server and stream its answer back unbuffered.
 
 Only an allow-list of MCP request headers goes upstream (never the client's
-``Authorization`` or ``Cookie``), plus the snapshot's injected credentials. The client's
+``Authorization``, ``Cookie`` or identity headers), plus the snapshot's injected credentials
+(static headers, bearer or API key, an OAuth client-credentials token) and, when the server
+asks for it, the caller's identity (a gateway-signed JWT and/or plain headers). The client's
 ``Mcp-Session-Id`` is the gateway's sealed token: upstream gets the session id the token
 carries, and an upstream ``Mcp-Session-Id`` reaches the client only sealed. The response is
 written to the sink chunk by chunk as it arrives; only a ``tools/list`` answer for a
@@ -22,6 +24,7 @@ from multidict import CIMultiDict
 from data_plane.pipeline.context import Denial, DenialKind, Outcome, RequestContext
 from data_plane.pipeline.sink import ResponseSink
 from data_plane.runtime.compiled import Upstream
+from data_plane.runtime.identity_signer import identity_headers
 from data_plane.runtime.responses import (
     INSPECT_LIMIT,
     SseInspector,
@@ -33,6 +36,8 @@ from data_plane.runtime.responses import (
 )
 from data_plane.runtime.sessions import SessionClaims, SessionSealer
 from data_plane.runtime.upstream import UpstreamClient
+from data_plane.runtime.upstream_credentials import CLIENT_IDENTITY_HEADERS
+from data_plane.runtime.upstream_tokens import CredentialUnavailable
 from data_plane.stages.session import SESSION_HEADER
 
 FORWARDED_REQUEST_HEADERS = frozenset(
@@ -62,8 +67,13 @@ def upstream_headers(
     out: CIMultiDict[str] = CIMultiDict()
     for name, value in client_headers.items():
         lower = name.lower()
+        if lower in CLIENT_IDENTITY_HEADERS:
+            continue
         if lower in FORWARDED_REQUEST_HEADERS or lower.startswith("mcp-param-"):
             out.add(name, value)
+    if upstream.identity is not None:
+        for name in upstream.identity.header_names:
+            out.popall(name, None)
     if session is not None:
         out[SESSION_HEADER] = session.upstream_session_id
     for name, value in upstream.injected_headers:
@@ -77,14 +87,21 @@ async def call_upstream(ctx: RequestContext, client: UpstreamClient) -> aiohttp.
     if upstream is None:
         return Denial(DenialKind.NOT_FOUND, f"no server '{ctx.slug}' on this gateway")
     timeout = upstream.stream_timeout if ctx.http_method == "GET" else upstream.request_timeout
+    headers = upstream_headers(ctx.headers, upstream, ctx.session)
+    if upstream.token_source is not None:
+        try:
+            headers["Authorization"] = f"Bearer {await client.tokens.token(upstream.token_source)}"
+        except CredentialUnavailable as exc:
+            return Denial(
+                DenialKind.UPSTREAM_CREDENTIAL,
+                f"the upstream credential for server '{ctx.slug}' could not be obtained: {exc}",
+            )
+    if upstream.identity is not None and ctx.principal is not None:
+        signer = ctx.snapshot.identity_signer if ctx.snapshot is not None else None
+        for name, value in identity_headers(ctx.principal, upstream.identity, signer, now=int(time.time())):
+            headers[name] = value
     try:
-        return await client.open(
-            ctx.http_method,
-            upstream.url,
-            upstream_headers(ctx.headers, upstream, ctx.session),
-            ctx.body,
-            timeout,
-        )
+        return await client.open(ctx.http_method, upstream.url, headers, ctx.body, timeout)
     except TimeoutError:
         return Denial(DenialKind.UPSTREAM_TIMEOUT, f"server '{ctx.slug}' did not answer in time")
     except aiohttp.ClientError as exc:

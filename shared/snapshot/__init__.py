@@ -1,11 +1,24 @@
 """Snapshot schema, canonical form, hashing and signing (shared by both planes)."""
 
 from shared.snapshot.canonical import canonical_bytes, content_hash, snapshot_document, with_content_hash
-from shared.snapshot.schema import SCHEMA_VERSION, KeyEntry, Sealed, ServerEntry, Snapshot, ToolEntry
+from shared.snapshot.schema import (
+    SCHEMA_VERSION,
+    SIGNING_ALGORITHMS,
+    ClaimMapping,
+    IdentityProviderEntry,
+    KeyEntry,
+    Sealed,
+    ServerEntry,
+    Snapshot,
+    ToolEntry,
+)
 from shared.snapshot.signing import SnapshotRejected, sign_snapshot, verify_snapshot
 
 __all__ = [
     "SCHEMA_VERSION",
+    "SIGNING_ALGORITHMS",
+    "ClaimMapping",
+    "IdentityProviderEntry",
     "KeyEntry",
     "Sealed",
     "ServerEntry",

@@ -12,6 +12,9 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from shared.snapshot.credentials import IdentityForwarding, NoAuth, UpstreamAuth
+from shared.snapshot.credentials import Sealed as Sealed  # re-exported: part of the schema
+
 SCHEMA_VERSION = 1
 """Bumped on any incompatible change; a data plane refuses a schema version it does not know."""
 
@@ -20,12 +23,6 @@ Transport = Literal["streamable-http"]
 
 class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
-
-
-class Sealed(_Frozen):
-    """A secret sealed to the data-plane group's public key (compact JWE, ECDH-ES+A256KW)."""
-
-    sealed: str
 
 
 class ToolEntry(_Frozen):
@@ -45,6 +42,10 @@ class ServerEntry(_Frozen):
     url: str
     headers: dict[str, Sealed] = Field(default_factory=dict)
     """Static upstream headers (credentials), injected on every upstream request."""
+    auth: UpstreamAuth = Field(default_factory=NoAuth)
+    """The upstream credential (secrets sealed); see ``shared.snapshot.credentials``."""
+    identity: IdentityForwarding = Field(default_factory=IdentityForwarding)
+    """How the caller's identity is told to the upstream (signed JWT, plain headers)."""
     timeout_seconds: float = 60.0
     tools: dict[str, ToolEntry] = Field(default_factory=dict)
 
@@ -61,6 +62,46 @@ class KeyEntry(_Frozen):
     """Server slug -> tools the key may use there (``None`` means every tool)."""
 
 
+SIGNING_ALGORITHMS = frozenset(
+    {"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA", "Ed25519"}
+)
+"""Asymmetric JWS algorithms an identity provider may use; ``none`` and HMAC never are."""
+
+
+class ClaimMapping(_Frozen):
+    """Which claim of an IdP token gives each principal attribute (dotted paths reach nested claims)."""
+
+    subject: str = "sub"
+    email: str = "email"
+    groups: str = "groups"
+    roles: str = "roles"
+    team: str = ""
+
+
+class IdentityProviderEntry(_Frozen):
+    """An OIDC identity provider whose tokens the data plane accepts, indexed by issuer."""
+
+    id: str
+    slug: str
+    workspace: str = ""
+    issuer: str
+    audiences: list[str] = Field(default_factory=list)
+    """Accepted ``aud`` values besides the gateway's resource URL of the server (RFC 8707)."""
+    jwks_uri: str = ""
+    """Empty: discovered from ``{issuer}/.well-known/openid-configuration``."""
+    algorithms: list[str] = Field(default_factory=lambda: ["RS256", "ES256", "EdDSA"])
+    required_claims: dict[str, str] = Field(default_factory=dict)
+    """Claim -> required value, or ``"present"``."""
+    required_scopes: list[str] = Field(default_factory=list)
+    claims: ClaimMapping = Field(default_factory=ClaimMapping)
+    leeway_seconds: int = 60
+    introspection_endpoint: str = ""
+    introspection_client_id: str = ""
+    introspection_client_secret: Sealed | None = None
+    servers: list[str] = Field(default_factory=list)
+    """Server slugs this provider's principals may use (every tool)."""
+
+
 class Snapshot(_Frozen):
     """One versioned, signed configuration for a data-plane group."""
 
@@ -74,3 +115,7 @@ class Snapshot(_Frozen):
     workspaces: list[str] = Field(default_factory=list)
     servers: dict[str, ServerEntry] = Field(default_factory=dict)
     keys: dict[str, KeyEntry] = Field(default_factory=dict)
+    identity_providers: dict[str, IdentityProviderEntry] = Field(default_factory=dict)
+    """Issuer -> identity provider whose tokens authenticate clients."""
+    identity_key: Sealed | None = None
+    """The group's Ed25519 private JWK (JSON, sealed) that signs identity JWTs toward upstreams."""

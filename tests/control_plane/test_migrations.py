@@ -25,6 +25,7 @@ TABLES = {
     "dataplane",
     "configrevision",
     "audit_event",
+    "identityprovider",
 }
 
 

@@ -7,8 +7,8 @@ legacy session that includes the upstream's own ``mcp-session-id``). For session
 ``notify_tools_changed()`` sends ``notifications/tools/list_changed`` on the session's GET
 stream; ``count(steps)`` reports progress once per step on the call's own stream.
 Runnable as ``python -m tests.servers.echo_server --port N [--require-header NAME=VALUE]
-[--json-response] [--resumable]``; with ``--require-header`` any request lacking that header
-value gets 401; ``--resumable`` keeps every SSE event in memory so a client can resume a
+[--require-query NAME=VALUE] [--json-response] [--resumable]``; with ``--require-header`` (or
+``--require-query``) any request lacking that header (or query parameter) value gets 401; ``--resumable`` keeps every SSE event in memory so a client can resume a
 stream with ``Last-Event-ID``.
 """
 
@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import itertools
 from typing import Any
+from urllib.parse import parse_qsl
 
 import uvicorn
 from mcp.server import MCPServer
@@ -113,8 +114,30 @@ class RequireHeader:
         await self.app(scope, receive, send)
 
 
+class RequireQuery:
+    """ASGI middleware answering 401 to any HTTP request without ``name=value`` in its query."""
+
+    def __init__(self, app: ASGIApp, name: str, value: str) -> None:
+        self.app = app
+        self.pair = (name, value)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        query = parse_qsl(scope.get("query_string", b"").decode(), keep_blank_values=True)
+        if scope["type"] == "http" and self.pair not in query:
+            await send(
+                {"type": "http.response.start", "status": 401, "headers": [(b"content-type", b"text/plain")]}
+            )
+            await send({"type": "http.response.body", "body": b"missing required query parameter"})
+            return
+        await self.app(scope, receive, send)
+
+
 def build_app(
-    *, require_header: str | None = None, json_response: bool = False, resumable: bool = False
+    *,
+    require_header: str | None = None,
+    require_query: str | None = None,
+    json_response: bool = False,
+    resumable: bool = False,
 ) -> Any:
     """The ASGI app serving the echo server at ``/mcp``."""
     app: Any = build_server().streamable_http_app(
@@ -123,6 +146,9 @@ def build_app(
     if require_header:
         name, _, value = require_header.partition("=")
         app = RequireHeader(app, name, value)
+    if require_query:
+        name, _, value = require_query.partition("=")
+        app = RequireQuery(app, name, value)
     return app
 
 
@@ -132,11 +158,15 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--require-header", help="NAME=VALUE that every request must carry")
+    parser.add_argument("--require-query", help="NAME=VALUE that every request's query must carry")
     parser.add_argument("--json-response", action="store_true", help="answer with JSON, not SSE")
     parser.add_argument("--resumable", action="store_true", help="keep SSE events for Last-Event-ID")
     args = parser.parse_args(argv)
     app = build_app(
-        require_header=args.require_header, json_response=args.json_response, resumable=args.resumable
+        require_header=args.require_header,
+        require_query=args.require_query,
+        json_response=args.json_response,
+        resumable=args.resumable,
     )
     uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
 

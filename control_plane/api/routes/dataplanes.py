@@ -31,10 +31,10 @@ def list_groups(session: SessionDep) -> list[DataPlaneGroupPublic]:
 
 
 @router.post("/dataplane-groups", status_code=status.HTTP_201_CREATED, summary="Register a data-plane group")
-def create_group(session: SessionDep, body: DataPlaneGroupCreate) -> DataPlaneGroupPublic:
+def create_group(session: SessionDep, state: StateDep, body: DataPlaneGroupCreate) -> DataPlaneGroupPublic:
     """Register a group (a region or a customer site) with its X25519 public key."""
     return DataPlaneGroupPublic.model_validate(
-        groups.create(session, name=body.name, public_key=body.public_key)
+        groups.create(session, name=body.name, public_key=body.public_key, secrets=state.secrets)
     )
 
 

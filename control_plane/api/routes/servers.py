@@ -34,7 +34,8 @@ def create_server(session: SessionDep, state: StateDep, body: ServerCreate) -> S
     if body.discover:
         try:
             timeout = state.settings.discovery_timeout_seconds
-            found = catalog.discover_now(url=body.url, headers=body.headers, timeout=timeout)
+            url, headers = servers.with_credentials(body.url, body.headers, body.auth)
+            found = catalog.discover_now(url=url, headers=headers, timeout=timeout)
         except DiscoveryFailed as exc:
             error = str(exc)
     server = servers.create(session, data=body, secrets=state.secrets, catalog=found, discovery_error=error)
@@ -59,7 +60,10 @@ def get_server(session: SessionDep, slug: str) -> ServerPublic:
 
 @router.patch("/{slug}", summary="Update a server")
 def update_server(session: SessionDep, state: StateDep, slug: str, body: ServerUpdate) -> ServerPublic:
-    """Change URL, transport, timeout or headers (``headers`` replaces them all)."""
+    """Change URL, transport, timeout, headers, credential or identity forwarding.
+
+    ``headers``, ``auth`` and ``identity`` each replace what the server had.
+    """
     server, _ = servers.update(session, slug=slug, data=body, secrets=state.secrets)
     return _public(session, server)
 

@@ -10,14 +10,14 @@ import pytest
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 
-from control_plane.api.routes import apply, audit, dataplanes, keys, servers, workspaces
+from control_plane.api.routes import apply, audit, dataplanes, identity_providers, keys, servers, workspaces
 from control_plane.app import create_app
 from control_plane.settings import ControlPlaneSettings
 
 
 def _api_calls(client: TestClient) -> Iterator[tuple[str, str]]:
     """Every (method, path) of the admin API, from the routers the app mounts."""
-    for module in (apply, audit, dataplanes, keys, servers, workspaces):
+    for module in (apply, audit, dataplanes, identity_providers, keys, servers, workspaces):
         for route in module.router.routes:
             assert isinstance(route, APIRoute)
             path = "/api/v1" + re.sub(r"\{[^}]+\}", "anything", route.path)

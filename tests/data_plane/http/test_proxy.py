@@ -156,9 +156,13 @@ async def test_bad_input_gets_the_documented_4xx_and_json_rpc_error_never_a_500(
     assert response.json()["error"]["code"] == code
     assert response.json()["error"]["message"]
     if status == 401:
-        assert response.headers["WWW-Authenticate"] == (
-            'Bearer resource_metadata="https://dp.example.test/.well-known/oauth-protected-resource/py/mcp"'
+        challenge = response.headers["WWW-Authenticate"]
+        assert challenge.startswith("Bearer ")
+        assert challenge.endswith(
+            'resource_metadata="https://dp.example.test/.well-known/oauth-protected-resource/py/mcp"'
         )
+        # A presented key that is refused says so (RFC 6750); no key at all gets the bare challenge.
+        assert ('error="invalid_token"' in challenge) == ("key" in case and "no key" not in case)
 
 
 async def test_every_request_is_audited_with_its_outcome(dp: RunningDataPlane) -> None:

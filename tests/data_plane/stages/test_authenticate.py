@@ -8,23 +8,23 @@ from tests.data_plane.kit import EXPIRED, NARROW, WIDE, KeyPair, compiled, conte
 
 
 @pytest.mark.parametrize(
-    ("headers", "reason_part"),
+    ("headers", "kind", "reason_part"),
     [
-        ({}, "missing"),
-        ({"Authorization": ""}, "missing"),
-        ({"Authorization": "Basic Zm9v"}, "malformed"),
-        ({"Authorization": "Bearer"}, "malformed"),
-        ({"Authorization": "Bearer   "}, "malformed"),
-        ({"Authorization": "Bearer nope"}, "unknown"),
-        ({"Authorization": f"Bearer {EXPIRED}"}, "expired"),
+        ({}, DenialKind.UNAUTHENTICATED, "missing"),
+        ({"Authorization": ""}, DenialKind.UNAUTHENTICATED, "missing"),
+        ({"Authorization": "Basic Zm9v"}, DenialKind.UNAUTHENTICATED, "malformed"),
+        ({"Authorization": "Bearer"}, DenialKind.UNAUTHENTICATED, "malformed"),
+        ({"Authorization": "Bearer   "}, DenialKind.UNAUTHENTICATED, "malformed"),
+        ({"Authorization": "Bearer nope"}, DenialKind.INVALID_TOKEN, "unknown"),
+        ({"Authorization": f"Bearer {EXPIRED}"}, DenialKind.INVALID_TOKEN, "expired"),
     ],
 )
-def test_missing_malformed_unknown_and_expired_keys_are_unauthenticated(
-    keys: KeyPair, headers: dict[str, str], reason_part: str
+def test_missing_and_malformed_headers_are_unauthenticated_and_refused_keys_are_invalid_tokens(
+    keys: KeyPair, headers: dict[str, str], kind: DenialKind, reason_part: str
 ) -> None:
     result = authenticate(context(compiled(keys), headers=headers))
     assert isinstance(result, Denial)
-    assert result.kind is DenialKind.UNAUTHENTICATED
+    assert result.kind is kind
     assert reason_part in result.reason
 
 
