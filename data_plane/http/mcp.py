@@ -34,6 +34,13 @@ class HttpSink:
         self.response, outcome = denial_response(ctx, denial, self._public_base_url)
         return outcome
 
+    async def send(self, status: int, headers: Mapping[str, str], body: bytes) -> None:
+        """A complete answer in one response: headers and body leave in one write."""
+        response = web.Response(status=status, headers=headers, body=body)
+        self.response = response
+        await response.prepare(self._request)
+        await response.write_eof()
+
     async def start(self, status: int, headers: Mapping[str, str], content_length: int | None) -> None:
         """Send status and headers now, so the first body byte can follow at once."""
         response = web.StreamResponse(status=status, headers=headers)

@@ -22,6 +22,10 @@ class ResponseSink(Protocol):
         """Answer with the error for ``denial``; return the outcome to audit."""
         ...
 
+    async def send(self, status: int, headers: Mapping[str, str], body: bytes) -> None:
+        """Send a complete response (status, headers and body) at once."""
+        ...
+
     async def start(self, status: int, headers: Mapping[str, str], content_length: int | None) -> None:
         """Send the status line and headers of a streamed response."""
         ...

@@ -237,10 +237,15 @@ async def relay(
         if upstream_id is not None:
             headers[SESSION_HEADER] = client_session_id(ctx, upstream_id, "", sealer)
         if inspect and is_json and ctx.tool_filter is not None:
-            # The one buffered case: the whole list must be seen to filter it.
+            # The whole list must be seen to filter it.
             body, error_code = filter_json(await response.read(), ctx.tool_filter)
-            await sink.start(status, headers, len(body))
-            await sink.write(body)
+            await sink.send(status, headers, body)
+        elif is_json and ctx.http_method != "GET" and 0 <= (response.content_length or -1) <= INSPECT_LIMIT:
+            # A small, complete JSON message: the client can use none of it before its last byte,
+            # so it leaves in one response (one write) rather than as headers, chunks and an end.
+            body = await response.read()
+            await sink.send(status, headers, body)
+            error_code = error_code_of(body) if inspect else 0
         elif sse is not None:
             await sink.start(status, headers, None)
             await _stream_sse(ctx, response, sse, sink)

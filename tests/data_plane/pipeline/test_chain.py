@@ -36,6 +36,9 @@ class Sink:
         self.denials.append(denial)
         return Outcome("denied", 403, reason=denial.reason)
 
+    async def send(self, status: int, headers: Mapping[str, str], body: bytes) -> None:
+        raise AssertionError("not used")
+
     async def start(self, status: int, headers: Mapping[str, str], content_length: int | None) -> None:
         raise AssertionError("not used")
 
