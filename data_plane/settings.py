@@ -42,6 +42,23 @@ def _seconds(text: str | None, what: str) -> float | None:
     return value or None
 
 
+OVERRIDE_NAMES = (
+    "listen",
+    "admin_listen",
+    "control_plane",
+    "group",
+    "verify_key",
+    "group_key",
+    "state_dir",
+    "snapshot_file",
+    "public_url",
+    "allowed_origins",
+    "allowed_hosts",
+    "session_max_age",
+)
+"""Settings that ``MCPGW_DP_<NAME>`` variables (and the matching ``mcpgw data-plane`` flags) set."""
+
+
 @dataclass(frozen=True, slots=True)
 class DataPlaneSettings:
     """Everything a data plane needs to start; build with :meth:`from_env` or directly in tests."""
@@ -100,26 +117,12 @@ class DataPlaneSettings:
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: str) -> DataPlaneSettings:
         """Settings from ``MCPGW_DP_*`` variables; ``overrides`` (CLI flags) win.
 
-        Override names: listen, admin_listen, control_plane, group, verify_key, group_key,
-        state_dir, snapshot_file, public_url, allowed_origins, allowed_hosts, session_max_age. With a snapshot file and no control plane named
+        Override names are :data:`OVERRIDE_NAMES`. With a snapshot file and no control plane named
         explicitly, the data plane runs air-gapped (no gRPC connection). An empty
         ``control_plane`` (or ``none``) also disables the connection.
         """
         source = os.environ if env is None else env
-        names = (
-            "listen",
-            "admin_listen",
-            "control_plane",
-            "group",
-            "verify_key",
-            "group_key",
-            "state_dir",
-            "snapshot_file",
-            "public_url",
-            "allowed_origins",
-            "allowed_hosts",
-            "session_max_age",
-        )
+        names = OVERRIDE_NAMES
         unknown = set(overrides) - set(names)
         if unknown:
             raise TypeError(f"unknown data-plane settings: {sorted(unknown)}")

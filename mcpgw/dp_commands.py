@@ -11,26 +11,13 @@ import json
 import sys
 
 from data_plane.main import run as run_dp
-from data_plane.settings import DataPlaneSettings
+from data_plane.settings import OVERRIDE_NAMES, DataPlaneSettings
 from shared import keyfiles
 
 
 def run_data_plane(args: argparse.Namespace) -> int:
     """``mcpgw data-plane``: settings from ``MCPGW_DP_*`` variables, overridden by flags."""
-    overrides = {
-        name: value
-        for name in (
-            "listen",
-            "admin_listen",
-            "control_plane",
-            "group",
-            "verify_key",
-            "group_key",
-            "state_dir",
-            "snapshot_file",
-        )
-        if (value := getattr(args, name, None)) is not None
-    }
+    overrides = {name: value for name in OVERRIDE_NAMES if (value := getattr(args, name, None)) is not None}
     run_dp(DataPlaneSettings.from_env(**overrides))
     return 0
 
