@@ -76,6 +76,9 @@ def create_app(settings: DataPlaneSettings, *, store: SnapshotStore | None = Non
     """The MCP application (``POST/GET/DELETE /{slug}/mcp``); not started until run."""
     app = web.Application(middlewares=[last_resort], client_max_size=MAX_BODY_BYTES)
     node_id = load_or_create_node_id(settings.node_id_file)
+    if settings.worker_index:
+        # Each worker holds its own config stream and audit stream: it is a data plane of its own.
+        node_id = f"{node_id}-w{settings.worker_index}"
     group_key = _group_key(settings)
     store = store if store is not None else build_store(settings, group_key=group_key)
     policy = TransportPolicy.build(

@@ -5,14 +5,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import multiprocessing
 import signal
 from collections.abc import Callable, Coroutine
+from dataclasses import replace
 from typing import Any
 
 from aiohttp import web
 
 from data_plane.app import create_admin_app, create_app
 from data_plane.settings import DataPlaneSettings
+from data_plane.snapshot.files import load_or_create_node_id
 
 _run: Callable[[Coroutine[Any, Any, None]], None]
 try:
@@ -45,10 +48,16 @@ async def serve(settings: DataPlaneSettings, stop: asyncio.Event | None = None) 
     await runner.setup()
     await admin_runner.setup()
     try:
-        await web.TCPSite(runner, settings.listen_host, settings.listen_port, backlog=1024).start()
-        await web.TCPSite(admin_runner, settings.admin_host, settings.admin_port).start()
+        # Several workers share the ports; the kernel spreads connections across them.
+        shared = settings.workers > 1
+        await web.TCPSite(
+            runner, settings.listen_host, settings.listen_port, backlog=1024, reuse_port=shared
+        ).start()
+        await web.TCPSite(admin_runner, settings.admin_host, settings.admin_port, reuse_port=shared).start()
         logger.info(
-            "data plane listening: MCP on http://%s:%d/{slug}/mcp, health on http://%s:%d/readyz",
+            "data plane worker %d/%d listening: MCP on http://%s:%d/{slug}/mcp, health on http://%s:%d/readyz",
+            settings.worker_index + 1,
+            settings.workers,
             settings.listen_host,
             settings.listen_port,
             settings.admin_host,
@@ -62,5 +71,31 @@ async def serve(settings: DataPlaneSettings, stop: asyncio.Event | None = None) 
 
 
 def run(settings: DataPlaneSettings) -> None:
-    """Blocking entry point (``mcpgw data-plane``); uses uvloop when it is installed."""
+    """Blocking entry point (``mcpgw data-plane``); uses uvloop when it is installed.
+
+    With ``workers > 1`` this process is worker 0 and starts the others as child processes
+    (spawned, so none inherits this one's event loop); they stop with it.
+    """
+    load_or_create_node_id(settings.node_id_file)  # before any worker starts: one id for all
+    context = multiprocessing.get_context("spawn")
+    children = [
+        context.Process(target=_worker, args=(replace(settings, worker_index=i),), name=f"data-plane-w{i}")
+        for i in range(1, settings.workers)
+    ]
+    for child in children:
+        child.start()
+    try:
+        _run(serve(settings))
+    finally:
+        for child in children:
+            child.terminate()
+        for child in children:
+            child.join(SHUTDOWN_GRACE_SECONDS)
+            if child.is_alive():
+                child.kill()
+                child.join()
+
+
+def _worker(settings: DataPlaneSettings) -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     _run(serve(settings))

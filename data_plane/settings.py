@@ -42,6 +42,15 @@ def _seconds(text: str | None, what: str) -> float | None:
     return value or None
 
 
+def _workers(text: str | None) -> int:
+    """A worker count from 1 to 64; unset means 1."""
+    if text is None or not text.strip():
+        return 1
+    if not text.strip().isdigit() or not 1 <= int(text) <= 64:
+        raise ValueError(f"MCPGW_DP_WORKERS must be a whole number from 1 to 64, got {text!r}")
+    return int(text)
+
+
 OVERRIDE_NAMES = (
     "listen",
     "admin_listen",
@@ -55,6 +64,7 @@ OVERRIDE_NAMES = (
     "allowed_origins",
     "allowed_hosts",
     "session_max_age",
+    "workers",
 )
 """Settings that ``MCPGW_DP_<NAME>`` variables (and the matching ``mcpgw data-plane`` flags) set."""
 
@@ -79,6 +89,10 @@ class DataPlaneSettings:
     """Air-gapped mode: boot from this signed snapshot file."""
     public_url: str | None = None
     """Base URL named in ``WWW-Authenticate``; defaults to ``http://{listen}``."""
+    workers: int = 1
+    """Worker processes sharing the MCP and admin ports (SO_REUSEPORT); each is a data plane of its own."""
+    worker_index: int = 0
+    """Which worker this process is (0 is the parent that starts the others)."""
     audit_buffer_size: int = 50_000
     audit_batch_size: int = 200
     audit_flush_ms: int = 200
@@ -110,8 +124,9 @@ class DataPlaneSettings:
 
     @property
     def audit_spool_file(self) -> Path:
-        """Where unacknowledged audit batches are spooled on shutdown."""
-        return self.state_dir / "audit-spool.bin"
+        """Where unacknowledged audit batches are spooled on shutdown (one file per worker)."""
+        suffix = f"-w{self.worker_index}" if self.worker_index else ""
+        return self.state_dir / f"audit-spool{suffix}.bin"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: str) -> DataPlaneSettings:
@@ -149,4 +164,5 @@ class DataPlaneSettings:
             allowed_origins=_csv(values["allowed_origins"]),
             allowed_hosts=_csv(values["allowed_hosts"]),
             session_max_age_seconds=_seconds(values["session_max_age"], "MCPGW_DP_SESSION_MAX_AGE"),
+            workers=_workers(values["workers"]),
         )

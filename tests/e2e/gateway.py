@@ -94,7 +94,12 @@ class Gateway:
         return self.control_plane
 
     def start_data_plane(
-        self, *, wait_ready: bool = True, control_plane: str | None = None, snapshot_file: Path | None = None
+        self,
+        *,
+        wait_ready: bool = True,
+        control_plane: str | None = None,
+        snapshot_file: Path | None = None,
+        workers: int = 1,
     ) -> Child:
         """The data plane, dialling the control plane (or ``control_plane``, e.g. a relay)."""
         env = {
@@ -108,6 +113,8 @@ class Gateway:
         }
         if snapshot_file is not None:
             env["MCPGW_DP_SNAPSHOT_FILE"] = str(snapshot_file)
+        if workers > 1:
+            env["MCPGW_DP_WORKERS"] = str(workers)
         self.data_plane = self._spawn("data-plane", ["-m", "mcpgw.cli", "data-plane"], env)
         if wait_ready:
             self.data_plane.wait_until(http_ok(self.readyz_url), what="ready")

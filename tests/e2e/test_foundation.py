@@ -177,6 +177,43 @@ async def test_air_gapped_data_plane_serves_from_a_snapshot_file_the_control_pla
         assert (await client.call_tool("echo", {"text": "air"})).content[0].text == "air"  # type: ignore[union-attr]
 
 
+async def test_data_plane_workers_share_the_port_and_each_enforces_the_pushed_snapshot(
+    gateway: Gateway,
+) -> None:
+    made = register(gateway)
+    assert gateway.data_plane is not None
+    gateway.data_plane.stop()
+    gateway.start_data_plane(workers=2)
+
+    def both_workers_applied() -> bool:
+        planes = gateway.admin_ok("GET", "/dataplanes")
+        current = [p for p in planes if p["connected"] and p["applied_version"]]
+        return len({p["node_id"] for p in current}) == 2 and len({p["applied_version"] for p in current}) == 1
+
+    eventually(both_workers_applied, seconds=15, what="two workers connected with the same version")
+    node_ids = {p["node_id"] for p in gateway.admin_ok("GET", "/dataplanes") if p["connected"]}
+    base = min(node_ids, key=len)
+    assert node_ids == {base, f"{base}-w1"}
+    async with gateway.mcp_client("py", made["wide"]["secret"]) as client:
+        assert (await client.call_tool("add", {"a": 1, "b": 1})).structured_content == {"result": 2}
+
+    gateway.admin_ok("POST", f"/keys/{made['wide']['id']}/revoke")
+    body = {"jsonrpc": "2.0", "id": 1, "method": "tools/list"}
+    headers = {
+        "Authorization": f"Bearer {made['wide']['secret']}",
+        "Accept": "application/json, text/event-stream",
+    }
+
+    def refused_by_every_worker() -> bool:
+        # A new connection per request: the kernel spreads them over both workers.
+        return all(
+            httpx.post(gateway.mcp_url("py"), json=body, headers=headers, timeout=5).status_code == 401
+            for _ in range(20)
+        )
+
+    eventually(refused_by_every_worker, seconds=10, what="revoked key refused by every worker")
+
+
 async def test_wrongly_signed_snapshot_is_nacked_and_the_old_one_keeps_serving(gateway: Gateway) -> None:
     made = register(gateway)
     wait_until_key_works(gateway, made["wide"]["secret"])
