@@ -13,6 +13,7 @@ import pytest
 
 from tests.conftest import free_port
 from tests.data_plane.kit import UPSTREAM_SECRET, KeyPair
+from tests.e2e.processes import stop_process
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -48,12 +49,7 @@ def _start_echo_server(*extra: str) -> Iterator[str]:
                 time.sleep(0.05)  # bounded poll for a child process, not a test sleep
         yield url
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
+        stop_process(proc)
         if proc.stderr is not None:
             proc.stderr.close()
 

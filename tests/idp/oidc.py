@@ -18,6 +18,7 @@ import httpx
 import pytest
 
 from tests.conftest import free_port
+from tests.e2e.processes import stop_process
 
 IDP_DIR = Path(__file__).resolve().parent
 MACHINE = ("machine", "machine-secret")
@@ -85,12 +86,7 @@ def running_provider(*, prefix: str = "") -> Iterator[OidcProvider]:
             raise AssertionError(f"the OIDC provider did not start: {line!r}")
         yield OidcProvider(issuer=line.split(" ", 1)[1].strip(), proc=proc)
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
+        stop_process(proc)
         if proc.stdout is not None:
             proc.stdout.close()
 
