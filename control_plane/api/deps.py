@@ -12,6 +12,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from joserfc.jwk import OKPKey
 from sqlmodel import Session
 
+from control_plane.api.actor import BOOTSTRAP_ADMIN, Actor
 from control_plane.crypto import SecretBox
 from control_plane.db import Database
 from control_plane.distribution import Distribution
@@ -61,8 +62,8 @@ def _refuse(reason: str) -> HTTPException:
 
 def require_admin(
     state: StateDep, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
-) -> None:
-    """Refuse the request unless it carries ``Authorization: Bearer <admin token>``."""
+) -> Actor:
+    """The caller of the admin API; 401 unless it carries ``Authorization: Bearer <admin token>``."""
     expected = state.settings.admin_token
     if not expected:
         raise _refuse("the admin API is disabled: no admin token is configured (MCPGW_ADMIN_TOKEN)")
@@ -70,6 +71,8 @@ def require_admin(
         raise _refuse("missing bearer token: send Authorization: Bearer <admin token>")
     if not hmac.compare_digest(credentials.credentials.encode(), expected.encode()):
         raise _refuse("invalid admin token")
+    return BOOTSTRAP_ADMIN
 
 
-AdminDep = Annotated[None, Depends(require_admin)]
+ActorDep = Annotated[Actor, Depends(require_admin)]
+"""The authenticated caller; routes ask it (``actor.require_workspace_admin(...)``) before acting."""

@@ -4,8 +4,10 @@ Each entity follows the family ``XBase`` / ``XCreate`` / ``XUpdate`` / ``XPublic
 secrets never appear in ``XPublic``.
 """
 
+from control_plane.models.admin_token import AdminToken
 from control_plane.models.audit import AuditEvent, AuditEventPublic
 from control_plane.models.dataplane import DataPlane, DataPlaneGroup, DataPlaneGroupPublic, DataPlanePublic
+from control_plane.models.grant import AuthzWebhook, Grant
 from control_plane.models.identity import (
     IdentityProvider,
     IdentityProviderCreate,
@@ -22,9 +24,12 @@ from control_plane.models.key import (
 )
 from control_plane.models.revision import ConfigRevision
 from control_plane.models.server import Server, ServerCreate, ServerPublic, ServerUpdate, Tool, ToolPublic
+from control_plane.models.team import Team, TeamMember
+from control_plane.models.user import User, UserIdentity, WorkspaceMember
 from control_plane.models.workspace import Workspace, WorkspaceCreate, WorkspacePublic
 
 __all__ = [
+    "AdminToken",
     "AgentKey",
     "AgentKeyCreate",
     "AgentKeyCreated",
@@ -32,11 +37,13 @@ __all__ = [
     "AgentKeyUpdate",
     "AuditEvent",
     "AuditEventPublic",
+    "AuthzWebhook",
     "ConfigRevision",
     "DataPlane",
     "DataPlaneGroup",
     "DataPlaneGroupPublic",
     "DataPlanePublic",
+    "Grant",
     "IdentityProvider",
     "IdentityProviderCreate",
     "IdentityProviderPublic",
@@ -46,9 +53,14 @@ __all__ = [
     "ServerCreate",
     "ServerPublic",
     "ServerUpdate",
+    "Team",
+    "TeamMember",
     "Tool",
     "ToolPublic",
+    "User",
+    "UserIdentity",
     "Workspace",
     "WorkspaceCreate",
+    "WorkspaceMember",
     "WorkspacePublic",
 ]

@@ -64,6 +64,9 @@ class IdentityProviderSettings(SQLModel):
     introspection_client_id: str = Field(default="", max_length=200)
     leeway_seconds: int = Field(default=60, ge=0, le=600)
     servers: list[str] = Field(default_factory=list, description="server slugs its principals may use")
+    admin_login: bool = Field(
+        default=False, description="its tokens may also authenticate users to the admin API"
+    )
 
     @field_validator("algorithms")
     @classmethod
@@ -95,6 +98,7 @@ class IdentityProviderUpdate(SQLModel):
     introspection_client_secret: str | None = Field(default=None, description="write-only")
     leeway_seconds: int | None = Field(default=None, ge=0, le=600)
     servers: list[str] | None = None
+    admin_login: bool | None = None
 
     @field_validator("algorithms")
     @classmethod
@@ -121,6 +125,7 @@ class IdentityProvider(SQLModel, table=True):
     introspection_secret_encrypted: str = Field(default="", description="encrypted with the master key")
     leeway_seconds: int = 60
     servers: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    admin_login: bool = False
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
 

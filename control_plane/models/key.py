@@ -46,6 +46,8 @@ class AgentKey(AgentKeyBase, table=True):
 
     id: str = Field(default_factory=new_id, primary_key=True)
     workspace_id: str = Field(foreign_key="workspace.id", index=True)
+    owner_user_id: str | None = Field(default=None, foreign_key="app_user.id", index=True)
+    """The user the key acts as; ``None`` for a key owned by its workspace."""
     key_hash: str = Field(index=True, unique=True, max_length=64)
     prefix: str = Field(max_length=16)
     scope_servers: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))

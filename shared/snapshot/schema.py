@@ -12,6 +12,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from shared.snapshot.access import AccessSection
 from shared.snapshot.credentials import IdentityForwarding, NoAuth, UpstreamAuth
 from shared.snapshot.credentials import Sealed as Sealed  # re-exported: part of the schema
 
@@ -59,7 +60,11 @@ class KeyEntry(_Frozen):
     expires_at: int | None = None
     """Unix seconds; the data plane refuses the key from then on."""
     servers: dict[str, list[str] | None]
-    """Server slug -> tools the key may use there (``None`` means every tool)."""
+    """The key's scope: server slug -> tools the key may use there (``None`` means every tool).
+    A workspace-owned key is granted its scope; a user-owned key acts as its user, limited to
+    its scope when the scope is not empty."""
+    user: str = ""
+    """Id of the user who owns the key; empty for a key owned by its workspace."""
 
 
 SIGNING_ALGORITHMS = frozenset(
@@ -117,5 +122,7 @@ class Snapshot(_Frozen):
     keys: dict[str, KeyEntry] = Field(default_factory=dict)
     identity_providers: dict[str, IdentityProviderEntry] = Field(default_factory=dict)
     """Issuer -> identity provider whose tokens authenticate clients."""
+    access: AccessSection = Field(default_factory=AccessSection)
+    """Grants, users, teams and authorization webhooks (see ``shared.access``)."""
     identity_key: Sealed | None = None
     """The group's Ed25519 private JWK (JSON, sealed) that signs identity JWTs toward upstreams."""

@@ -1,0 +1,49 @@
+"""Access control shared by both planes: the snapshot's access section and its evaluation."""
+
+from shared.access.evaluate import (
+    ANNOTATION_DEFAULTS,
+    DEFAULT_DENY,
+    DISABLED_USER,
+    KEY_SCOPE,
+    AccessIndex,
+    Caller,
+    Catalog,
+    Decision,
+    ItemKind,
+    ServerView,
+    caller,
+)
+from shared.snapshot.access import (
+    ANNOTATION_HINTS,
+    SUBJECT_KINDS,
+    AccessSection,
+    AuthzWebhookEntry,
+    Condition,
+    Grant,
+    Selection,
+    TeamEntry,
+    UserEntry,
+)
+
+__all__ = [
+    "ANNOTATION_DEFAULTS",
+    "ANNOTATION_HINTS",
+    "DEFAULT_DENY",
+    "DISABLED_USER",
+    "KEY_SCOPE",
+    "SUBJECT_KINDS",
+    "AccessIndex",
+    "AccessSection",
+    "AuthzWebhookEntry",
+    "Caller",
+    "Catalog",
+    "Condition",
+    "Decision",
+    "Grant",
+    "ItemKind",
+    "Selection",
+    "ServerView",
+    "TeamEntry",
+    "UserEntry",
+    "caller",
+]

@@ -1,0 +1,348 @@
+"""Access decisions: the one evaluation both planes run.
+
+Precedence, for a caller using a server (and a tool, prompt or resource of it):
+
+1. **Key scope ceiling**: a key with a scope may use nothing outside it.
+2. **Explicit deny**: an applicable deny grant covering the item refuses it, whatever allows it.
+3. **Allow**: the key's own scope (workspace-owned keys), then grants to the agent, the user,
+   each team, each workspace and the identity provider of the caller; the first covering allow
+   grant decides and names the rule.
+4. **Default deny**.
+
+A grant *applies* to a caller when its subject is one of the caller's subjects and all its
+claim conditions hold. Lookups per request are bounded: one dict probe per subject of the
+caller (agent, user, teams, workspaces, provider), never a scan over all grants.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from shared.access.matchers import ConditionMatcher, SelectionMatcher
+from shared.snapshot.access import ANNOTATION_HINTS, AccessSection, Grant
+from shared.snapshot.schema import KeyEntry
+
+ItemKind = Literal["tool", "prompt", "resource"]
+
+ANNOTATION_DEFAULTS: Mapping[str, bool] = {
+    "readOnlyHint": False,
+    "destructiveHint": True,
+    "idempotentHint": False,
+    "openWorldHint": True,
+}
+"""What the MCP specification says a tool without the annotation is assumed to be."""
+
+KEY_SCOPE = "key-scope"
+DEFAULT_DENY = "default-deny"
+DISABLED_USER = "user-disabled"
+
+Annotations = Mapping[str, Any]
+Catalog = Mapping[str, Mapping[str, Annotations]]
+"""Server slug -> tool name -> the tool's annotations as discovered by the control plane."""
+
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    """Who is calling, as the access evaluation sees it."""
+
+    label: str
+    """How reasons name the caller (``key 'ci-bot'``, ``user alice@example.com``)."""
+    subjects: tuple[str, ...]
+    """``kind:id`` subjects in probe order; build with :func:`caller`."""
+    claims: Mapping[str, Any] = field(default_factory=dict)
+    scope: Mapping[str, frozenset[str] | None] | None = None
+    """A key's scope: server slug -> tools (``None``: all of them). The key may use nothing else."""
+    scope_grants: bool = False
+    """The scope also grants what it names (keys owned by a workspace rather than a user)."""
+    disabled: bool = False
+
+
+def caller(
+    label: str,
+    *,
+    agent: str = "",
+    user: str = "",
+    teams: Iterable[str] = (),
+    workspaces: Iterable[str] = (),
+    provider: str = "",
+    claims: Mapping[str, Any] | None = None,
+    scope: Mapping[str, frozenset[str] | None] | None = None,
+    scope_grants: bool = False,
+    disabled: bool = False,
+) -> Caller:
+    """A :class:`Caller` with its subjects in probe order (agent, user, teams, workspaces, provider)."""
+    subjects: list[str] = []
+    if agent:
+        subjects.append(f"agent:{agent}")
+    if user:
+        subjects.append(f"user:{user}")
+    subjects.extend(f"team:{t}" for t in sorted(set(teams)))
+    subjects.extend(f"workspace:{w}" for w in sorted(set(workspaces)))
+    if provider:
+        subjects.append(f"provider:{provider}")
+    return Caller(
+        label=label,
+        subjects=tuple(subjects),
+        claims=claims or {},
+        scope=scope,
+        scope_grants=scope_grants,
+        disabled=disabled,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """An access decision and the rule that made it."""
+
+    allowed: bool
+    rule: str
+    reason: str = ""
+    whole_server: bool = False
+    """A refusal of the whole server (as opposed to one tool, prompt or resource of it)."""
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledGrant:
+    """A grant with its selections and conditions precompiled."""
+
+    rule: str
+    allow: bool
+    tools: SelectionMatcher
+    annotations: tuple[tuple[str, bool], ...]
+    prompts: SelectionMatcher
+    resources: SelectionMatcher
+    conditions: tuple[ConditionMatcher, ...]
+    whole_server: bool
+    """Covers everything on the server (no selection narrows it)."""
+
+    @classmethod
+    def of(cls, grant: Grant) -> CompiledGrant:
+        tools = SelectionMatcher.of(grant.tools)
+        prompts = SelectionMatcher.of(grant.prompts)
+        resources = SelectionMatcher.of(grant.resources)
+        annotations = tuple(sorted((k, v) for k, v in grant.annotations.items() if k in ANNOTATION_HINTS))
+        return cls(
+            rule=f"grant:{grant.name or grant.id}",
+            allow=grant.effect == "allow",
+            tools=tools,
+            annotations=annotations,
+            prompts=prompts,
+            resources=resources,
+            conditions=tuple(ConditionMatcher.of(c) for c in grant.conditions),
+            whole_server=tools.everything and prompts.everything and resources.everything and not annotations,
+        )
+
+    def applies(self, claims: Mapping[str, Any]) -> bool:
+        return all(c.holds(claims) for c in self.conditions)
+
+    def covers(self, kind: ItemKind, name: str, annotations: Annotations | None) -> bool:
+        if kind == "tool":
+            if not self.tools.covers(name):
+                return False
+            for hint, wanted in self.annotations:
+                value = annotations.get(hint) if annotations is not None else None
+                if not isinstance(value, bool):
+                    value = ANNOTATION_DEFAULTS[hint]
+                if value is not wanted:
+                    return False
+            return True
+        if kind == "prompt":
+            return self.prompts.covers(name)
+        return self.resources.covers(name)
+
+
+_NO_GRANTS: Mapping[str, tuple[CompiledGrant, ...]] = {}
+_NO_TOOLS: Mapping[str, Annotations] = {}
+
+
+@dataclass(frozen=True, slots=True)
+class ServerView:
+    """The grants that apply to one caller on one server, gathered once per request."""
+
+    caller: Caller
+    server: str
+    allows: tuple[CompiledGrant, ...]
+    denies: tuple[CompiledGrant, ...]
+    scoped_tools: frozenset[str] | None
+    """The key scope's tools on this server (``None``: all, or no scope)."""
+    scope_grant: bool
+    """The key's own scope grants this server."""
+    tools: Mapping[str, Annotations]
+    refusal: Decision | None
+    """Set when the caller may not use the server at all."""
+
+    def server_decision(self) -> Decision:
+        """May the caller use this server at all (initialize, ping, lists, ...)?"""
+        if self.refusal is not None:
+            return self.refusal
+        if self.scope_grant:
+            return Decision(True, KEY_SCOPE)
+        return Decision(True, self.allows[0].rule)
+
+    def decide(self, kind: ItemKind, name: str) -> Decision:
+        """May the caller use tool / prompt / resource ``name`` of this server?"""
+        if self.refusal is not None:
+            return self.refusal
+        what = f"{kind} '{name}'"
+        if kind == "tool" and self.scoped_tools is not None and name not in self.scoped_tools:
+            return Decision(
+                False,
+                KEY_SCOPE,
+                f"{what} is outside the scope of {self.caller.label} on server '{self.server}'",
+            )
+        annotations = self.tools.get(name) if kind == "tool" else None
+        for grant in self.denies:
+            if grant.covers(kind, name, annotations):
+                return Decision(
+                    False, grant.rule, f"{what} on server '{self.server}' is denied by {grant.rule}"
+                )
+        if self.scope_grant:
+            return Decision(True, KEY_SCOPE)
+        for grant in self.allows:
+            if grant.covers(kind, name, annotations):
+                return Decision(True, grant.rule)
+        granted = ", ".join(g.rule for g in self.allows) or KEY_SCOPE
+        return Decision(
+            False,
+            DEFAULT_DENY,
+            f"no grant lets {self.caller.label} use {what} on server '{self.server}' (applicable: {granted})",
+        )
+
+    def visible(self, kind: ItemKind, name: str) -> bool:
+        """Whether a list result shows ``name`` to this caller."""
+        return self.decide(kind, name).allowed
+
+
+class AccessIndex:
+    """The access section compiled for lookups: server -> subject -> grants."""
+
+    __slots__ = ("_catalog", "_grants", "_teams_by_claim", "section")
+
+    def __init__(self, section: AccessSection, catalog: Catalog) -> None:
+        grouped: dict[str, dict[str, list[CompiledGrant]]] = {}
+        for grant in section.grants:
+            grouped.setdefault(grant.server, {}).setdefault(grant.subject, []).append(CompiledGrant.of(grant))
+        self._grants: dict[str, dict[str, tuple[CompiledGrant, ...]]] = {
+            server: {subject: tuple(grants) for subject, grants in by_subject.items()}
+            for server, by_subject in grouped.items()
+        }
+        teams_by_claim: dict[str, list[tuple[str, str]]] = {}
+        for team in section.teams.values():
+            for value in team.claim_values:
+                teams_by_claim.setdefault(value, []).append((team.id, team.workspace))
+        self._teams_by_claim = {value: tuple(teams) for value, teams in teams_by_claim.items()}
+        self._catalog = catalog
+        self.section = section
+
+    def caller_for_key(self, key: KeyEntry) -> Caller:
+        """The caller an agent key is: its workspace's agent, or its user limited by its scope."""
+        scope = {s: None if t is None else frozenset(t) for s, t in key.servers.items()}
+        label = f"key '{key.name}'"
+        if not key.user:
+            return caller(
+                label, agent=key.id, workspaces=(key.workspace,), scope=scope or None, scope_grants=True
+            )
+        user = self.section.users.get(key.user)
+        if user is None:  # the owner is gone: the key acts as nobody
+            return caller(label, agent=key.id, disabled=True)
+        return caller(
+            label,
+            agent=key.id,
+            user=user.id,
+            teams=user.teams,
+            workspaces=(key.workspace, *user.workspaces),
+            claims={"sub": user.id, "email": user.email},
+            scope=scope or None,
+            disabled=user.disabled,
+        )
+
+    def caller_for_token(
+        self,
+        *,
+        provider: str,
+        provider_workspace: str,
+        subject: str,
+        email: str = "",
+        groups: Sequence[str] = (),
+        roles: Sequence[str] = (),
+        team: str = "",
+        claims: Mapping[str, Any] | None = None,
+    ) -> Caller:
+        """The caller an identity provider's token is: the matching user (by subject at that
+        provider, else by verified email), plus the teams its groups, roles or team claim map to.
+
+        Claim-mapped teams count only for providers of the team's workspace or of the whole
+        organization (no ``provider_workspace``), so equal group names of two tenants never mix.
+        """
+        raw = dict(claims or {})
+        users = self.section.user_index
+        user_id = users.get(f"sub:{provider}:{subject}", "")
+        if not user_id and email and raw.get("email_verified") is not False:
+            user_id = users.get(f"email:{email.lower()}", "")
+        user = self.section.users.get(user_id) if user_id else None
+        teams: set[str] = set(user.teams) if user is not None else set()
+        workspaces: set[str] = set(user.workspaces) if user is not None else set()
+        if provider_workspace:
+            workspaces.add(provider_workspace)
+        for value in (*groups, *roles, *((team,) if team else ())):
+            for team_id, team_workspace in self._teams_by_claim.get(value, ()):
+                if not provider_workspace or provider_workspace == team_workspace:
+                    teams.add(team_id)
+                    workspaces.add(team_workspace)
+        raw.update(
+            {"sub": subject, "email": email, "groups": list(groups), "roles": list(roles), "team": team}
+        )
+        return caller(
+            f"user {email or subject}",
+            user=user.id if user is not None else "",
+            teams=teams,
+            workspaces=workspaces,
+            provider=provider,
+            claims=raw,
+            disabled=user is not None and user.disabled,
+        )
+
+    def view(self, who: Caller, server: str) -> ServerView:
+        """The grants of ``server`` that apply to ``who`` (bounded: one probe per subject)."""
+        tools = self._catalog.get(server, _NO_TOOLS)
+        if who.disabled:
+            return self._refused(who, server, tools, DISABLED_USER, f"{who.label} is disabled")
+        scoped_tools: frozenset[str] | None = None
+        if who.scope is not None:
+            if server not in who.scope:
+                return self._refused(
+                    who, server, tools, KEY_SCOPE, f"server '{server}' is outside the scope of {who.label}"
+                )
+            scoped_tools = who.scope[server]
+        by_subject = self._grants.get(server, _NO_GRANTS)
+        allows: list[CompiledGrant] = []
+        denies: list[CompiledGrant] = []
+        for subject in who.subjects:
+            for grant in by_subject.get(subject, ()):
+                if grant.applies(who.claims):
+                    (allows if grant.allow else denies).append(grant)
+        for grant in denies:
+            if grant.whole_server:
+                return self._refused(
+                    who,
+                    server,
+                    tools,
+                    grant.rule,
+                    f"server '{server}' is denied to {who.label} by {grant.rule}",
+                )
+        scope_grant = who.scope_grants and who.scope is not None
+        if not allows and not scope_grant:
+            return self._refused(
+                who, server, tools, DEFAULT_DENY, f"no grant gives {who.label} access to server '{server}'"
+            )
+        return ServerView(who, server, tuple(allows), tuple(denies), scoped_tools, scope_grant, tools, None)
+
+    @staticmethod
+    def _refused(
+        who: Caller, server: str, tools: Mapping[str, Annotations], rule: str, reason: str
+    ) -> ServerView:
+        return ServerView(
+            who, server, (), (), None, False, tools, Decision(False, rule, reason, whole_server=True)
+        )
