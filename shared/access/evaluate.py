@@ -20,8 +20,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from shared.access.matchers import ConditionMatcher, SelectionMatcher
-from shared.snapshot.access import ANNOTATION_HINTS, AccessSection, Grant
+from shared.access.matchers import NOTHING, ConditionMatcher, SelectionMatcher, is_narrowed
+from shared.snapshot.access import ANNOTATION_HINTS, AccessSection, Grant, Selection
 from shared.snapshot.schema import KeyEntry
 
 ItemKind = Literal["tool", "prompt", "resource"]
@@ -119,20 +119,35 @@ class CompiledGrant:
 
     @classmethod
     def of(cls, grant: Grant) -> CompiledGrant:
-        tools = SelectionMatcher.of(grant.tools)
-        prompts = SelectionMatcher.of(grant.prompts)
-        resources = SelectionMatcher.of(grant.resources)
+        """Compile a grant. What it leaves out: an allow grant covers all of that kind, a deny
+        grant none of it; a deny grant that narrows nothing denies the whole server."""
         annotations = tuple(sorted((k, v) for k, v in grant.annotations.items() if k in ANNOTATION_HINTS))
+        narrowed = {
+            "tool": is_narrowed(grant.tools) or bool(annotations),
+            "prompt": is_narrowed(grant.prompts),
+            "resource": is_narrowed(grant.resources),
+        }
+        allow = grant.effect == "allow"
+        whole = not any(narrowed.values())
+
+        def matcher(kind: str, selection: Selection) -> SelectionMatcher:
+            if allow or whole or narrowed[kind]:
+                return SelectionMatcher.of(selection)
+            return NOTHING
+
         return cls(
             rule=f"grant:{grant.name or grant.id}",
-            allow=grant.effect == "allow",
-            tools=tools,
+            allow=allow,
+            tools=matcher("tool", grant.tools),
             annotations=annotations,
-            prompts=prompts,
-            resources=resources,
+            prompts=matcher("prompt", grant.prompts),
+            resources=matcher("resource", grant.resources),
             conditions=tuple(ConditionMatcher.of(c) for c in grant.conditions),
-            whole_server=tools.everything and prompts.everything and resources.everything and not annotations,
+            whole_server=whole,
         )
+
+    def selection(self, kind: ItemKind) -> SelectionMatcher:
+        return self.tools if kind == "tool" else self.prompts if kind == "prompt" else self.resources
 
     def applies(self, claims: Mapping[str, Any]) -> bool:
         return all(c.holds(claims) for c in self.conditions)
@@ -141,6 +156,8 @@ class CompiledGrant:
         if kind == "tool":
             if not self.tools.covers(name):
                 return False
+            if not self.annotations:
+                return True
             for hint, wanted in self.annotations:
                 value = annotations.get(hint) if annotations is not None else None
                 if not isinstance(value, bool):
@@ -213,6 +230,21 @@ class ServerView:
     def visible(self, kind: ItemKind, name: str) -> bool:
         """Whether a list result shows ``name`` to this caller."""
         return self.decide(kind, name).allowed
+
+    def unrestricted(self, kind: ItemKind) -> bool:
+        """Whether every item of ``kind`` is allowed, so a list needs no filtering."""
+        if self.refusal is not None:
+            return False
+        if kind == "tool" and self.scoped_tools is not None:
+            return False
+        if any(not grant.selection(kind).nothing for grant in self.denies):
+            return False
+        if self.scope_grant:
+            return True
+        return any(
+            grant.selection(kind).everything and (kind != "tool" or not grant.annotations)
+            for grant in self.allows
+        )
 
 
 class AccessIndex:

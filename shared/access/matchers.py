@@ -45,19 +45,35 @@ class SelectionMatcher:
     exclude: _NameSet | None
     everything: bool
     """Covers every name (no include list, nothing excluded)."""
+    nothing: bool = False
+    """Covers no name at all."""
 
     @classmethod
     def of(cls, selection: Selection) -> SelectionMatcher:
         include = None if selection.include is None else _NameSet.of(selection.include)
         exclude = _NameSet.of(selection.exclude) if selection.exclude else None
-        return cls(include=include, exclude=exclude, everything=include is None and exclude is None)
+        nothing = selection.include is not None and not selection.include
+        return cls(
+            include=include, exclude=exclude, everything=include is None and exclude is None, nothing=nothing
+        )
 
     def covers(self, name: str) -> bool:
         if self.everything:
             return True
+        if self.nothing:
+            return False
         if self.include is not None and name not in self.include:
             return False
         return self.exclude is None or name not in self.exclude
+
+
+NOTHING = SelectionMatcher(include=_NameSet(frozenset(), None), exclude=None, everything=False, nothing=True)
+"""Covers no name: what a deny grant covers of a kind it does not name."""
+
+
+def is_narrowed(selection: Selection) -> bool:
+    """Whether a selection says anything (the default covers every name)."""
+    return selection.include is not None or bool(selection.exclude)
 
 
 def claim_value(claims: Mapping[str, Any], path: str) -> Any:
