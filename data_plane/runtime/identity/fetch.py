@@ -15,7 +15,7 @@ from urllib.parse import quote
 import aiohttp
 import orjson
 
-MAX_DOCUMENT_BYTES = 1024 * 1024
+from shared.oidc import MAX_DOCUMENT_BYTES
 
 
 class IdentityFetchError(Exception):

@@ -13,18 +13,12 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable
-from typing import Any
-
-from joserfc.errors import JoseError
-from joserfc.jwk import ECKey, OKPKey, RSAKey, import_key
 
 from data_plane.runtime.identity.fetch import IdentityFetchError, IdentityHttp
 from data_plane.runtime.identity.providers import Provider
+from shared.oidc import DISCOVERY_PATH, VerifyKey, import_signing_keys
 
 logger = logging.getLogger(__name__)
-
-VerifyKey = RSAKey | ECKey | OKPKey
-DISCOVERY_PATH = "/.well-known/openid-configuration"
 
 
 class JwksCache:
@@ -85,7 +79,7 @@ class JwksCache:
         except IdentityFetchError as exc:
             logger.warning("cannot fetch the signing keys of %s: %s", provider.issuer, exc)
             return
-        keys = _import_keys(document)
+        keys = import_signing_keys(document)
         if not keys:
             logger.warning("the JWKS of %s holds no usable signing key", provider.issuer)
         self._keys[provider.issuer] = keys
@@ -102,19 +96,3 @@ class JwksCache:
             raise IdentityFetchError("the discovery document has no jwks_uri")
         self._jwks_uris[provider.issuer] = jwks_uri
         return jwks_uri
-
-
-def _import_keys(document: Any) -> dict[str, VerifyKey]:
-    """Public signing keys by ``kid`` (keys for encryption, symmetric or broken keys are skipped)."""
-    entries = document.get("keys") if isinstance(document, dict) else None
-    keys: dict[str, VerifyKey] = {}
-    for data in entries if isinstance(entries, list) else []:
-        if not isinstance(data, dict) or data.get("use", "sig") != "sig" or data.get("kty") == "oct":
-            continue
-        try:
-            key = import_key(data)
-        except (JoseError, ValueError, TypeError, KeyError):
-            continue
-        if isinstance(key, RSAKey | ECKey | OKPKey) and not key.is_private:
-            keys[str(data.get("kid", ""))] = key
-    return keys

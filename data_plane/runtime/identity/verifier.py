@@ -23,10 +23,10 @@ from data_plane.runtime.identity.tokens import (
     Refusal,
     check_claims,
     check_scopes,
-    peek,
     principal_for,
     verify_signature,
 )
+from shared.oidc import peek
 from shared.snapshot import SIGNING_ALGORITHMS
 
 
