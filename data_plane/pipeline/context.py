@@ -13,7 +13,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from data_plane.runtime.compiled import CompiledSnapshot, Principal, Upstream
+from data_plane.runtime.responses import ListFilter
 from data_plane.runtime.sessions import SessionClaims
+from shared.access import ItemKind
 
 
 class DenialKind(enum.Enum):
@@ -70,10 +72,15 @@ class RequestContext:
     is_request: bool = False
     """A JSON-RPC request (has an ``id``) as opposed to a notification or response."""
     tool: str = ""
+    """The tool of a ``tools/call`` (what audit records)."""
+    item_kind: ItemKind | None = None
+    """``tool`` | ``prompt`` | ``resource`` when the request uses one item of the server."""
+    item: str = ""
+    """That item's name (tools, prompts) or URI (resources, resource templates)."""
     principal: Principal | None = None
     upstream: Upstream | None = None
-    tool_filter: frozenset[str] | None = None
-    """When set, a ``tools/list`` result is filtered to these names."""
+    list_filter: ListFilter | None = None
+    """When set, the list result (tools, prompts, resources, templates) is filtered by it."""
     rule: str = ""
     session: SessionClaims | None = None
     """The opened ``Mcp-Session-Id`` token, when the request carried one."""

@@ -6,13 +6,16 @@ at compile time, and live only in memory (never persisted, never logged).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import aiohttp
 
 from data_plane.runtime.identity.providers import IdentityIndex
 from data_plane.runtime.identity_signer import IdentitySigner
 from data_plane.runtime.upstream_credentials import ClientCredentials, IdentityPolicy
+from shared.access import AccessIndex, Caller
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,8 +28,9 @@ class Principal:
     """The key name; for an IdP principal the subject (what audit events record)."""
     workspace: str
     expires_at: int | None
-    servers: dict[str, frozenset[str] | None]
-    """Server slug -> allowed tool names (``None``: every tool of that server)."""
+    caller: Caller | None = None
+    """What access control sees (built once per snapshot for a key); ``None`` for an IdP
+    principal, whose caller is resolved per request against the snapshot's users and teams."""
     subject: str = ""
     email: str = ""
     groups: tuple[str, ...] = ()
@@ -34,6 +38,8 @@ class Principal:
     team: str = ""
     identity_provider: str = ""
     """Slug of the identity provider that vouched for this principal; empty for agent keys."""
+    claims: Mapping[str, Any] = field(default_factory=dict, repr=False)
+    """The verified token's claims (claim conditions of grants read them); empty for keys."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +75,8 @@ class CompiledSnapshot:
     """SHA-256 of the key secret -> principal."""
     servers: dict[str, Upstream]
     """Server slug -> upstream."""
+    access: AccessIndex
+    """Grants, users and teams, indexed for the authorize stage (``shared.access``)."""
     identity: IdentityIndex = field(default_factory=IdentityIndex)
     """Identity providers by issuer and by server (client authentication with IdP tokens)."""
     identity_signer: IdentitySigner | None = None

@@ -1,4 +1,4 @@
-"""Response-path inspection: filter ``tools/list`` results and spot JSON-RPC error codes.
+"""Response-path inspection: filter list results to what the caller may use, spot error codes.
 
 Works on JSON bodies and on SSE streams. Bodies that need no change are never re-serialized;
 for SSE only the event carrying the JSON-RPC response to this request is ever rewritten.
@@ -6,6 +6,8 @@ for SSE only the event carrying the JSON-RPC response to this request is ever re
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -16,14 +18,30 @@ INSPECT_LIMIT = 64 * 1024
 _EVENT_ENDS = (b"\r\n\r\n", b"\n\n")
 
 
-def _filter_tools(message: dict[str, Any], allowed: frozenset[str]) -> bool:
+@dataclass(frozen=True, slots=True)
+class ListFilter:
+    """Which entries of a list result the caller sees: those of ``result[key]`` whose ``field``
+    passes ``keep`` (``tools``/``name``, ``prompts``/``name``, ``resources``/``uri``,
+    ``resourceTemplates``/``uriTemplate``)."""
+
+    key: str
+    field: str
+    keep: Callable[[str], bool]
+
+
+def _filter_list(message: dict[str, Any], only: ListFilter) -> bool:
     result = message.get("result")
     if not isinstance(result, dict):
         return False
-    tools = result.get("tools")
-    if not isinstance(tools, list):
+    entries = result.get(only.key)
+    if not isinstance(entries, list):
         return False
-    result["tools"] = [t for t in tools if isinstance(t, dict) and t.get("name") in allowed]
+    field, keep = only.field, only.keep
+    result[only.key] = [
+        e for e in entries if isinstance(e, dict) and isinstance(name := e.get(field), str) and keep(name)
+    ]
+    # The list now depends on who asked: no cache may share it across callers (2026-07-28 caching).
+    result["cacheScope"] = "private"
     return True
 
 
@@ -68,15 +86,15 @@ def error_code_of_message(message: Any) -> int:
     return _error_code(message) if isinstance(message, dict) else 0
 
 
-def filter_json(body: bytes, allowed: frozenset[str]) -> tuple[bytes, int]:
-    """Filter the tools of a JSON ``tools/list`` response; returns (body, error code)."""
+def filter_json(body: bytes, only: ListFilter) -> tuple[bytes, int]:
+    """Filter the entries of a JSON list response; returns (body, error code)."""
     try:
         message = orjson.loads(body)
     except orjson.JSONDecodeError:
         return body, 0
     if not isinstance(message, dict):
         return body, 0
-    if _filter_tools(message, allowed):
+    if _filter_list(message, only):
         return orjson.dumps(message), 0
     return body, _error_code(message)
 
@@ -85,15 +103,15 @@ class SseInspector:
     """Splits an SSE stream into whole events and inspects the response to ``rpc_id``.
 
     Events pass through as they complete. The one event whose data is the JSON-RPC response
-    to this request is parsed: its error code is noted and, with ``allowed`` set, its tools
-    list is filtered. After that event the rest of the stream passes through untouched.
+    to this request is parsed: its error code is noted and, with ``only`` set, its list is
+    filtered. After that event the rest of the stream passes through untouched.
     """
 
-    __slots__ = ("_allowed", "_buffer", "_rpc_id", "delivered", "done", "error_code", "response")
+    __slots__ = ("_buffer", "_only", "_rpc_id", "delivered", "done", "error_code", "response")
 
-    def __init__(self, rpc_id: Any, allowed: frozenset[str] | None) -> None:
+    def __init__(self, rpc_id: Any, only: ListFilter | None) -> None:
         self._rpc_id = rpc_id
-        self._allowed = allowed
+        self._only = only
         self._buffer = b""
         self.done = False
         self.error_code = 0
@@ -153,7 +171,7 @@ class SseInspector:
             return event + sep, False
         self.error_code = _error_code(message)
         self.response = message
-        if self._allowed is None or not _filter_tools(message, self._allowed):
+        if self._only is None or not _filter_list(message, self._only):
             return event + sep, True
         kept = [line for line in lines if not line.startswith(b"data:")]
         kept.append(b"data: " + orjson.dumps(message))

@@ -9,6 +9,7 @@ from data_plane.runtime.compiled import CompiledSnapshot, Principal, Upstream
 from data_plane.runtime.identity.providers import compile_providers
 from data_plane.runtime.identity_signer import IdentityKeyError, IdentitySigner
 from data_plane.runtime.upstream_credentials import compile_credentials, compile_identity
+from shared.access import AccessIndex
 from shared.sealing import UnsealError, unseal
 from shared.snapshot import Sealed, ServerEntry, Snapshot, SnapshotRejected
 
@@ -76,15 +77,14 @@ def compile_snapshot(
     snapshot: Snapshot, jws: str, group_key: OKPKey | None, *, connect_timeout: float = 5.0
 ) -> CompiledSnapshot:
     """Build the runtime indexes; raises :class:`SnapshotRejected` when a secret cannot be unsealed."""
+    access = AccessIndex.of(snapshot)
     keys = {
         key_hash: Principal(
             key_id=entry.id,
             name=entry.name,
             workspace=entry.workspace,
             expires_at=entry.expires_at,
-            servers={
-                slug: None if tools is None else frozenset(tools) for slug, tools in entry.servers.items()
-            },
+            caller=access.caller_for_key(entry),
         )
         for key_hash, entry in snapshot.keys.items()
     }
@@ -98,6 +98,7 @@ def compile_snapshot(
         jws=jws,
         keys=keys,
         servers=servers,
+        access=access,
         identity=compile_providers(snapshot.identity_providers, group_key),
         identity_signer=_identity_signer(snapshot, group_key),
     )

@@ -1,7 +1,11 @@
-"""Stage 7, authorize: the key's scope covers the server and, for ``tools/call``, the tool.
+"""Stage 7, authorize: may this principal use this server, and this tool, prompt or resource?
 
-For ``tools/list`` with a tool-scoped key the context carries the allowed names so the
-response path filters the list.
+The decision is ``shared.access``'s, the same code the control plane's preview runs: key scope
+ceiling, then explicit deny, then allow (key scope, agent, user, teams, workspaces, identity
+provider), then default deny; a bounded number of dict probes, never a scan. A list request
+(``tools/list``, ``prompts/list``, ``resources/list``, ``resources/templates/list``) gets a
+:class:`ListFilter` unless the caller may use every entry, and the response path applies it.
+Every decision names its rule, which the audit event records with the snapshot version.
 """
 
 from __future__ import annotations
@@ -9,31 +13,64 @@ from __future__ import annotations
 from dataclasses import replace
 
 from data_plane.pipeline.context import Denial, DenialKind, RequestContext
+from data_plane.runtime.compiled import CompiledSnapshot, Principal
+from data_plane.runtime.responses import ListFilter
+from shared.access import Caller, ItemKind, ServerView
 
-RULE = "key-scope"
-_NO_ACCESS = object()
 _UNAUTHENTICATED = Denial(DenialKind.UNAUTHENTICATED, "no principal")
+_NOT_READY = Denial(DenialKind.NOT_READY, "the data plane holds no verified snapshot yet")
+
+_LISTS: dict[str, tuple[ItemKind, str, str]] = {
+    "tools/list": ("tool", "tools", "name"),
+    "prompts/list": ("prompt", "prompts", "name"),
+    "resources/list": ("resource", "resources", "uri"),
+    "resources/templates/list": ("resource", "resourceTemplates", "uriTemplate"),
+}
+"""List method -> (item kind, result key, entry field holding the name or URI)."""
+
+
+def caller_of(principal: Principal, snapshot: CompiledSnapshot) -> Caller:
+    """The principal as access control sees it (an IdP principal is resolved per snapshot)."""
+    if principal.caller is not None:
+        return principal.caller
+    return snapshot.access.caller_for_token(
+        provider=principal.identity_provider,
+        provider_workspace=principal.workspace,
+        subject=principal.subject,
+        email=principal.email,
+        groups=principal.groups,
+        roles=principal.roles,
+        team=principal.team,
+        claims=principal.claims,
+    )
 
 
 def authorize(ctx: RequestContext) -> RequestContext | Denial:
-    """Check the principal's scope against the server and the tool."""
+    """Decide with the snapshot's grants; a denial says which rule refused."""
     principal = ctx.principal
     if principal is None:
         return _UNAUTHENTICATED
-    tools = principal.servers.get(ctx.slug, _NO_ACCESS)
-    if tools is _NO_ACCESS:
-        return Denial(
-            DenialKind.SERVER_FORBIDDEN, f"key '{principal.name}' has no access to server '{ctx.slug}'", RULE
-        )
-    if tools is None:
-        return replace(ctx, rule=RULE)
-    assert isinstance(tools, frozenset)
-    if ctx.rpc_method == "tools/call" and ctx.tool not in tools:
-        return Denial(
-            DenialKind.TOOL_FORBIDDEN,
-            f"tool '{ctx.tool}' is not allowed for key '{principal.name}' on server '{ctx.slug}'",
-            RULE,
-        )
-    if ctx.rpc_method == "tools/list":
-        return replace(ctx, rule=RULE, tool_filter=tools)
-    return replace(ctx, rule=RULE)
+    snapshot = ctx.snapshot
+    if snapshot is None:
+        return _NOT_READY
+    view = snapshot.access.view(caller_of(principal, snapshot), ctx.slug)
+    decision = view.server_decision()
+    if not decision.allowed:
+        return Denial(DenialKind.SERVER_FORBIDDEN, decision.reason, decision.rule)
+    kind = ctx.item_kind
+    if kind is not None:
+        decision = view.decide(kind, ctx.item)
+        if not decision.allowed:
+            return Denial(DenialKind.TOOL_FORBIDDEN, decision.reason, decision.rule)
+        return replace(ctx, rule=decision.rule)
+    listed = _LISTS.get(ctx.rpc_method)
+    if listed is None or view.unrestricted(listed[0]):
+        return replace(ctx, rule=decision.rule)
+    return replace(ctx, rule=decision.rule, list_filter=_list_filter(view, *listed))
+
+
+def _list_filter(view: ServerView, kind: ItemKind, key: str, field: str) -> ListFilter:
+    def keep(name: str) -> bool:
+        return view.visible(kind, name)
+
+    return ListFilter(key, field, keep)

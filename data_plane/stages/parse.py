@@ -6,10 +6,12 @@ The raw bytes stay in the context and are forwarded unchanged; nothing is re-ser
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Any
 
 import orjson
 
 from data_plane.pipeline.context import Denial, DenialKind, RequestContext
+from shared.access import ItemKind
 
 NOT_JSON = Denial(DenialKind.PARSE_ERROR, "request body is not valid JSON")
 BATCH = Denial(DenialKind.INVALID_REQUEST, "batch requests are not supported")
@@ -43,8 +45,50 @@ def parse(ctx: RequestContext) -> RequestContext | Denial:
     params = message.get("params")
     if params is not None and not isinstance(params, dict | list):
         return NOT_JSON_RPC
-    tool = ""
-    if method == "tools/call" and isinstance(params, dict):
-        name = params.get("name")
-        tool = name if isinstance(name, str) else ""
-    return replace(ctx, message=message, rpc_method=method, rpc_id=rpc_id, is_request=has_id, tool=tool)
+    kind, item = _item(method, params) if isinstance(params, dict) else (None, "")
+    return replace(
+        ctx,
+        message=message,
+        rpc_method=method,
+        rpc_id=rpc_id,
+        is_request=has_id,
+        tool=item if kind == "tool" else "",
+        item_kind=kind,
+        item=item,
+    )
+
+
+_ITEMS: dict[str, tuple[ItemKind, str]] = {
+    "tools/call": ("tool", "name"),
+    "prompts/get": ("prompt", "name"),
+    "resources/read": ("resource", "uri"),
+    "resources/subscribe": ("resource", "uri"),
+    "resources/unsubscribe": ("resource", "uri"),
+}
+"""Methods that use one item of a server -> (item kind, the params key naming it)."""
+
+_COMPLETION_REFS: dict[str, tuple[ItemKind, str]] = {
+    "ref/prompt": ("prompt", "name"),
+    "ref/resource": ("resource", "uri"),
+}
+
+
+def _item(method: str, params: dict[str, Any]) -> tuple[ItemKind | None, str]:
+    """The (kind, name) of the tool, prompt or resource a request uses; (None, "") for none.
+
+    A request naming its item with a non-string still names an item kind: authorization then
+    refuses the empty name rather than letting the request through unchecked.
+    """
+    found = _ITEMS.get(method)
+    if found is None:
+        if method != "completion/complete":
+            return None, ""
+        ref = params.get("ref")
+        ref_type = ref.get("type") if isinstance(ref, dict) else None
+        found = _COMPLETION_REFS.get(ref_type) if isinstance(ref_type, str) else None
+        if found is None or not isinstance(ref, dict):
+            return None, ""
+        params = ref
+    kind, key = found
+    name = params.get(key)
+    return kind, name if isinstance(name, str) else ""

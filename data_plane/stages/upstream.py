@@ -226,7 +226,7 @@ async def relay(
     is_sse = content_type.startswith("text/event-stream")
     is_json = content_type.startswith("application/json")
     upstream_id = up_headers.get(SESSION_HEADER)
-    sse = SseInspector(ctx.rpc_id, ctx.tool_filter) if inspect and is_sse else None
+    sse = SseInspector(ctx.rpc_id, ctx.list_filter) if inspect and is_sse else None
     error_code = 0
     try:
         if upstream_id is not None and inspect and ctx.rpc_method == "initialize" and (sse or is_json):
@@ -236,9 +236,9 @@ async def relay(
             return Outcome(_status(status, error_code), status, error_code, "", ctx.rule)
         if upstream_id is not None:
             headers[SESSION_HEADER] = client_session_id(ctx, upstream_id, "", sealer)
-        if inspect and is_json and ctx.tool_filter is not None:
+        if inspect and is_json and ctx.list_filter is not None:
             # The whole list must be seen to filter it.
-            body, error_code = filter_json(await response.read(), ctx.tool_filter)
+            body, error_code = filter_json(await response.read(), ctx.list_filter)
             await sink.send(status, headers, body)
         elif is_json and ctx.http_method != "GET" and 0 <= (response.content_length or -1) <= INSPECT_LIMIT:
             # A small, complete JSON message: the client can use none of it before its last byte,

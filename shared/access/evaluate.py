@@ -22,7 +22,7 @@ from typing import Any, Literal
 
 from shared.access.matchers import NOTHING, ConditionMatcher, SelectionMatcher, is_narrowed
 from shared.snapshot.access import ANNOTATION_HINTS, AccessSection, Grant, Selection
-from shared.snapshot.schema import KeyEntry
+from shared.snapshot.schema import KeyEntry, Snapshot
 
 ItemKind = Literal["tool", "prompt", "resource"]
 
@@ -119,8 +119,8 @@ class CompiledGrant:
 
     @classmethod
     def of(cls, grant: Grant) -> CompiledGrant:
-        """Compile a grant. What it leaves out: an allow grant covers all of that kind, a deny
-        grant none of it; a deny grant that narrows nothing denies the whole server."""
+        """Compile a grant. A grant that narrows nothing covers the whole server; one that
+        narrows some kinds (tools, prompts, resources) covers none of the kinds it leaves out."""
         annotations = tuple(sorted((k, v) for k, v in grant.annotations.items() if k in ANNOTATION_HINTS))
         narrowed = {
             "tool": is_narrowed(grant.tools) or bool(annotations),
@@ -131,9 +131,7 @@ class CompiledGrant:
         whole = not any(narrowed.values())
 
         def matcher(kind: str, selection: Selection) -> SelectionMatcher:
-            if allow or whole or narrowed[kind]:
-                return SelectionMatcher.of(selection)
-            return NOTHING
+            return SelectionMatcher.of(selection) if whole or narrowed[kind] else NOTHING
 
         return cls(
             rule=f"grant:{grant.name or grant.id}",
@@ -247,6 +245,14 @@ class ServerView:
         )
 
 
+def catalog_of(snapshot: Snapshot) -> Catalog:
+    """The tool annotations of a snapshot's servers, as :class:`AccessIndex` reads them."""
+    return {
+        slug: {name: tool.annotations for name, tool in entry.tools.items()}
+        for slug, entry in snapshot.servers.items()
+    }
+
+
 class AccessIndex:
     """The access section compiled for lookups: server -> subject -> grants."""
 
@@ -267,6 +273,28 @@ class AccessIndex:
         self._teams_by_claim = {value: tuple(teams) for value, teams in teams_by_claim.items()}
         self._catalog = catalog
         self.section = section
+
+    @classmethod
+    def of(cls, snapshot: Snapshot) -> AccessIndex:
+        """The index of a snapshot: what the data plane enforces and the preview evaluates.
+
+        An identity provider's ``servers`` are whole-server grants to its principals (subject
+        ``provider:<slug>``, rule ``grant:identity-provider:<slug>``).
+        """
+        implied = [
+            Grant(
+                id=f"idp-{provider.id}-{slug}",
+                name=f"identity-provider:{provider.slug}",
+                subject=f"provider:{provider.slug}",
+                server=slug,
+            )
+            for provider in snapshot.identity_providers.values()
+            for slug in provider.servers
+        ]
+        section = snapshot.access
+        if implied:
+            section = section.model_copy(update={"grants": [*section.grants, *implied]})
+        return cls(section, catalog_of(snapshot))
 
     def caller_for_key(self, key: KeyEntry) -> Caller:
         """The caller an agent key is: its workspace's agent, or its user limited by its scope."""

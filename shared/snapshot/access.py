@@ -53,7 +53,12 @@ class Condition(_Frozen):
 
 class Grant(_Frozen):
     """One access rule: a subject may (or may not) use a server, or some of its tools,
-    prompts and resources, optionally only when claim conditions hold."""
+    prompts and resources, optionally only when claim conditions hold.
+
+    A grant that narrows nothing (no selection, no annotations) covers the whole server. A grant
+    that narrows some kinds covers only those: ``tools: {include: [get_*]}`` covers those tools
+    and no prompt or resource (``prompts: {include: ["*"]}`` adds every prompt).
+    """
 
     id: str
     name: str = ""

@@ -15,7 +15,16 @@ from data_plane.snapshot.compile import compile_snapshot
 from shared import keyfiles
 from shared.apikeys import hash_secret
 from shared.sealing import seal
-from shared.snapshot import KeyEntry, Sealed, ServerEntry, Snapshot, sign_snapshot, with_content_hash
+from shared.snapshot import (
+    KeyEntry,
+    Sealed,
+    ServerEntry,
+    Snapshot,
+    ToolEntry,
+    sign_snapshot,
+    with_content_hash,
+)
+from shared.snapshot.access import AccessSection
 
 WIDE = "mcpgw_test_wide_0123456789abcdefghij"
 NARROW = "mcpgw_test_narrow_0123456789abcdefgh"
@@ -47,11 +56,15 @@ def make_snapshot(
     version: str = "1",
     headers: dict[str, str] | None = None,
     extra_keys: dict[str, KeyEntry] | None = None,
+    access: AccessSection | None = None,
+    tools: dict[str, ToolEntry] | None = None,
 ) -> Snapshot:
     """A snapshot with server ``py`` (and ``other``) and the four test keys."""
     sealed = {n: Sealed(sealed=seal(v, keys.group_public)) for n, v in (headers or {}).items()}
     servers = {
-        "py": ServerEntry(id="srv-py", workspace="demo", url=url, headers=sealed, timeout_seconds=10),
+        "py": ServerEntry(
+            id="srv-py", workspace="demo", url=url, headers=sealed, timeout_seconds=10, tools=tools or {}
+        ),
         "other": ServerEntry(id="srv-other", workspace="demo", url=url, timeout_seconds=10),
     }
     entries = {
@@ -72,7 +85,13 @@ def make_snapshot(
         **(extra_keys or {}),
     }
     draft = Snapshot(
-        version=version, hash="", group="default", created_at=int(time.time()), servers=servers, keys=entries
+        version=version,
+        hash="",
+        group="default",
+        created_at=int(time.time()),
+        servers=servers,
+        keys=entries,
+        access=access or AccessSection(),
     )
     return with_content_hash(draft)
 

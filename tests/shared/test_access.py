@@ -134,6 +134,14 @@ def test_a_deny_grant_that_narrows_nothing_refuses_the_whole_server() -> None:
     assert (decision.allowed, decision.rule, decision.whole_server) == (False, "grant:block", True)
 
 
+def test_an_allow_grant_naming_tools_covers_no_prompt_or_resource() -> None:
+    view = index(grant("ro", "workspace:acme", annotations={"readOnlyHint": True})).view(ALICE, "gh")
+    assert view.server_decision().allowed
+    assert view.decide("tool", "get_issue").allowed
+    assert not view.decide("prompt", "summarize").allowed
+    assert not view.decide("resource", "file:///readme").allowed
+
+
 def test_a_deny_grant_naming_tools_leaves_prompts_and_resources_alone() -> None:
     view = index(
         grant("ws", "workspace:acme"),

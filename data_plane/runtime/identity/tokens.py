@@ -87,16 +87,11 @@ def principal_for(claims: Mapping[str, Any], provider: Provider) -> Principal | 
         name=subject[:128],
         workspace=provider.workspace,
         expires_at=None,
-        servers=_all_tools(provider),
         subject=subject,
         email=email if isinstance(email, str) else "",
         groups=_strings(claim(claims, mapping.groups)),
         roles=_strings(claim(claims, mapping.roles)),
         team=team if isinstance(team, str) else "",
         identity_provider=provider.slug,
+        claims=claims,
     )
-
-
-def _all_tools(provider: Provider) -> dict[str, frozenset[str] | None]:
-    """Until access grants land, an IdP principal may use every tool of its provider's servers."""
-    return {slug: None for slug in sorted(provider.servers)}

@@ -3,15 +3,18 @@ from __future__ import annotations
 import orjson
 import pytest
 
-from data_plane.runtime.responses import SseInspector, error_code_of, filter_json
+from data_plane.runtime.responses import ListFilter, SseInspector, error_code_of, filter_json
 
 TOOLS = {"jsonrpc": "2.0", "id": 1, "result": {"tools": [{"name": "echo"}, {"name": "add"}]}}
-ALLOWED = frozenset({"echo"})
+ALLOWED = ListFilter("tools", "name", frozenset({"echo"}).__contains__)
 
 
-def test_json_tool_list_is_filtered_to_the_allowed_names() -> None:
-    body, code = filter_json(orjson.dumps(TOOLS), ALLOWED)
-    assert orjson.loads(body)["result"]["tools"] == [{"name": "echo"}]
+def test_json_tool_list_is_filtered_to_the_allowed_names_and_marked_private() -> None:
+    public = {**TOOLS, "result": {**TOOLS["result"], "ttlMs": 60000, "cacheScope": "public"}}
+    body, code = filter_json(orjson.dumps(public), ALLOWED)
+    result = orjson.loads(body)["result"]
+    assert result["tools"] == [{"name": "echo"}]
+    assert (result["cacheScope"], result["ttlMs"]) == ("private", 60000)
     assert code == 0
 
 
