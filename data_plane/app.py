@@ -22,6 +22,7 @@ from data_plane.audit.shipper import AuditShipper
 from data_plane.http import health, jwks, mcp, metadata
 from data_plane.http.middleware import last_resort
 from data_plane.pipeline.chain import build_chain
+from data_plane.runtime.authz_webhook import WebhookDecider
 from data_plane.runtime.identity.fetch import AiohttpIdentityHttp
 from data_plane.runtime.identity.introspection import IntrospectionCache
 from data_plane.runtime.identity.jwks import JwksCache
@@ -91,6 +92,7 @@ def create_app(settings: DataPlaneSettings, *, store: SnapshotStore | None = Non
     client = UpstreamClient()
     identity_http = AiohttpIdentityHttp(timeout_seconds=settings.connect_timeout_seconds)
     identity = IdentityVerifier(JwksCache(identity_http), IntrospectionCache(identity_http))
+    webhooks = WebhookDecider()
     status = SyncStatus()
     app[keys.SETTINGS] = settings
     app[keys.NODE_ID] = node_id
@@ -98,6 +100,7 @@ def create_app(settings: DataPlaneSettings, *, store: SnapshotStore | None = Non
     app[keys.PUBLIC_BASE_URL] = settings.public_base_url
     app[keys.UPSTREAM] = client
     app[keys.IDENTITY_HTTP] = identity_http
+    app[keys.WEBHOOKS] = webhooks
     app[keys.AUDIT_BUFFER] = buffer
     app[keys.SYNC_STATUS] = status
     app[keys.CHAIN] = build_chain(
@@ -109,6 +112,7 @@ def create_app(settings: DataPlaneSettings, *, store: SnapshotStore | None = Non
         session_max_age=settings.session_max_age_seconds,
         identity=identity,
         public_base_url=settings.public_base_url,
+        webhooks=webhooks,
     )
     app[keys.AUDIT_SHIPPER] = AuditShipper(
         target=settings.control_plane,
@@ -158,9 +162,12 @@ async def _boot_snapshot(app: web.Application) -> AsyncIterator[None]:
 async def _upstream_pool(app: web.Application) -> AsyncIterator[None]:
     client = app[keys.UPSTREAM]
     identity_http = app[keys.IDENTITY_HTTP]
+    webhooks = app[keys.WEBHOOKS]
     await client.start()
     await identity_http.start()
+    await webhooks.start()
     yield
+    await webhooks.close()
     await identity_http.close()
     await client.close()
 

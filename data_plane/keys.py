@@ -7,6 +7,7 @@ from aiohttp import web
 from data_plane.audit.buffer import AuditBuffer
 from data_plane.audit.shipper import AuditShipper
 from data_plane.pipeline.chain import Chain
+from data_plane.runtime.authz_webhook import WebhookDecider
 from data_plane.runtime.identity.fetch import AiohttpIdentityHttp
 from data_plane.runtime.upstream import UpstreamClient
 from data_plane.settings import DataPlaneSettings
@@ -24,3 +25,4 @@ SYNC_STATUS = web.AppKey("sync_status", SyncStatus)
 SYNC_CLIENT = web.AppKey("sync_client", SyncClient)
 PUBLIC_BASE_URL = web.AppKey("public_base_url", str)
 IDENTITY_HTTP = web.AppKey("identity_http", AiohttpIdentityHttp)
+WEBHOOKS = web.AppKey("authz_webhooks", WebhookDecider)

@@ -4,8 +4,9 @@
               -> upstream -> audit
 
 The first seven decide; the first denial short-circuits to the error answer. A stage that
-needs I/O before it can decide (only authenticate: fetching an identity provider's signing keys
-or introspecting an opaque token) returns the context with ``pending`` set; the chain awaits it
+needs I/O before it can decide (authenticate: fetching an identity provider's signing keys or
+introspecting an opaque token; authorize: asking a workspace's authorization webhook) returns
+the context with ``pending`` set; the chain awaits it
 and runs that stage once more, so stages stay synchronous and the order stays here. ``transport``
 comes first so a foreign Host or Origin is refused before anything is read; ``session`` needs
 the principal and the server, so it follows authenticate and route. ``upstream`` forwards and
@@ -26,6 +27,7 @@ from data_plane.audit.buffer import AuditBuffer
 from data_plane.errors import internal_error_outcome
 from data_plane.pipeline.context import Denial, DenialKind, Outcome, RequestContext
 from data_plane.pipeline.sink import ResponseSink
+from data_plane.runtime.authz_webhook import WebhookDecider
 from data_plane.runtime.identity.verifier import IdentityVerifier
 from data_plane.runtime.sessions import SessionSealer
 from data_plane.runtime.transport_policy import TransportPolicy
@@ -56,6 +58,7 @@ def decision_stages(
     session_max_age: float | None,
     identity: IdentityVerifier | None = None,
     public_base_url: str = "",
+    webhooks: WebhookDecider | None = None,
 ) -> tuple[Stage, ...]:
     """The deciding stages in production order, bound to what they need (built once)."""
     return (
@@ -65,7 +68,7 @@ def decision_stages(
         partial(authenticate, identity=identity, public_base_url=public_base_url),
         route,
         partial(open_session, sealer=sealer, max_age=session_max_age),
-        authorize,
+        partial(authorize, webhooks=webhooks),
     )
 
 
@@ -123,6 +126,7 @@ def build_chain(
     session_max_age: float | None = None,
     identity: IdentityVerifier | None = None,
     public_base_url: str = "",
+    webhooks: WebhookDecider | None = None,
 ) -> Chain:
     """The production chain: real upstream client, sealed sessions, audit into ``buffer``."""
 
@@ -142,5 +146,6 @@ def build_chain(
             session_max_age=session_max_age,
             identity=identity,
             public_base_url=public_base_url,
+            webhooks=webhooks,
         ),
     )

@@ -12,8 +12,10 @@ from typing import Any
 
 import aiohttp
 
+from data_plane.runtime.authz_webhook import Webhook
 from data_plane.runtime.identity.providers import IdentityIndex
 from data_plane.runtime.identity_signer import IdentitySigner
+from data_plane.runtime.stdio.launch import StdioLaunch
 from data_plane.runtime.upstream_credentials import ClientCredentials, IdentityPolicy
 from shared.access import AccessIndex, Caller
 
@@ -61,6 +63,8 @@ class Upstream:
     """OAuth client credentials whose token goes upstream as ``Authorization: Bearer``."""
     identity: IdentityPolicy | None = None
     """How the caller's identity goes upstream (signed JWT, plain headers); ``None``: it does not."""
+    stdio: StdioLaunch | None = None
+    """For a stdio server, what its pool launches; ``url`` then names the pool (``runtime/stdio``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +81,8 @@ class CompiledSnapshot:
     """Server slug -> upstream."""
     access: AccessIndex
     """Grants, users and teams, indexed for the authorize stage (``shared.access``)."""
+    webhooks: Mapping[str, Webhook] = field(default_factory=dict)
+    """Workspace slug -> its authorization webhook (headers unsealed)."""
     identity: IdentityIndex = field(default_factory=IdentityIndex)
     """Identity providers by issuer and by server (client authentication with IdP tokens)."""
     identity_signer: IdentitySigner | None = None

@@ -6,6 +6,10 @@ provider), then default deny; a bounded number of dict probes, never a scan. A l
 (``tools/list``, ``prompts/list``, ``resources/list``, ``resources/templates/list``) gets a
 :class:`ListFilter` unless the caller may use every entry, and the response path applies it.
 Every decision names its rule, which the audit event records with the snapshot version.
+
+When the server's workspace has an authorization webhook, a call the grants allowed is also put
+to it; the stage returns the context with ``pending`` set (the chain awaits the question and runs
+the stage again, which then finds the verdict).
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from data_plane.pipeline.context import Denial, DenialKind, RequestContext
+from data_plane.runtime.authz_webhook import Webhook, WebhookDecider
 from data_plane.runtime.compiled import CompiledSnapshot, Principal
 from data_plane.runtime.responses import ListFilter
 from shared.access import Caller, ItemKind, ServerView
@@ -45,8 +50,8 @@ def caller_of(principal: Principal, snapshot: CompiledSnapshot) -> Caller:
     )
 
 
-def authorize(ctx: RequestContext) -> RequestContext | Denial:
-    """Decide with the snapshot's grants; a denial says which rule refused."""
+def authorize(ctx: RequestContext, *, webhooks: WebhookDecider | None = None) -> RequestContext | Denial:
+    """Decide with the snapshot's grants (and webhook); a denial says which rule refused."""
     principal = ctx.principal
     if principal is None:
         return _UNAUTHENTICATED
@@ -62,11 +67,57 @@ def authorize(ctx: RequestContext) -> RequestContext | Denial:
         decision = view.decide(kind, ctx.item)
         if not decision.allowed:
             return Denial(DenialKind.TOOL_FORBIDDEN, decision.reason, decision.rule)
-        return replace(ctx, rule=decision.rule)
+        hook = snapshot.webhooks.get(ctx.upstream.workspace) if ctx.upstream is not None else None
+        if hook is not None and webhooks is not None:
+            return _ask_webhook(ctx, webhooks, hook, principal, kind, decision.rule)
+        return replace(ctx, rule=decision.rule, pending=None)
     listed = _LISTS.get(ctx.rpc_method)
     if listed is None or view.unrestricted(listed[0]):
         return replace(ctx, rule=decision.rule)
     return replace(ctx, rule=decision.rule, list_filter=_list_filter(view, *listed))
+
+
+def _ask_webhook(
+    ctx: RequestContext,
+    webhooks: WebhookDecider,
+    hook: Webhook,
+    principal: Principal,
+    kind: ItemKind,
+    rule: str,
+) -> RequestContext | Denial:
+    params = ctx.message.get("params") if ctx.message is not None else None
+    arguments = params.get("arguments") if isinstance(params, dict) else None
+    question = {
+        "principal": {
+            "id": principal.key_id,
+            "name": principal.name,
+            "workspace": principal.workspace,
+            "subject": principal.subject,
+            "email": principal.email,
+            "groups": list(principal.groups),
+            "roles": list(principal.roles),
+            "team": principal.team,
+            "identity_provider": principal.identity_provider,
+        },
+        "server": ctx.slug,
+        "method": ctx.rpc_method,
+        "kind": kind,
+        "name": ctx.item,
+        "arguments": arguments if isinstance(arguments, dict) else {},
+        "rule": rule,
+    }
+    key = webhooks.key(hook, question)
+    verdict = webhooks.answer(key)
+    if verdict is None:
+        snapshot_version = ctx.snapshot.version if ctx.snapshot is not None else ""
+        return replace(
+            ctx, pending=webhooks.ask(hook, key, {**question, "snapshot_version": snapshot_version})
+        )
+    if not verdict.allowed:
+        return Denial(
+            DenialKind.TOOL_FORBIDDEN, f"{ctx.item_kind} '{ctx.item}': {verdict.reason}", verdict.rule
+        )
+    return replace(ctx, rule=f"{rule}+{verdict.rule}", pending=None)
 
 
 def _list_filter(view: ServerView, kind: ItemKind, key: str, field: str) -> ListFilter:

@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 from aiohttp import web
@@ -52,16 +53,17 @@ def dp_settings(keys: KeyPair, tmp_path: Path, *, snapshot_file: Path | None = N
 
 @asynccontextmanager
 async def running_data_plane(
-    keys: KeyPair, tmp_path: Path, upstream_url: str
+    keys: KeyPair, tmp_path: Path, upstream_url: str, **snapshot: Any
 ) -> AsyncIterator[RunningDataPlane]:
     """A data plane on 127.0.0.1:<free port> serving ``py`` -> ``upstream_url`` with the test keys.
 
     Two data planes started with the same ``keys`` (in different ``tmp_path`` directories) are
     replicas of one group: same snapshot, same group key, separate state and node ids.
+    ``snapshot`` goes to :func:`make_snapshot` (``access``, ``tools``, ``extra_keys``).
     """
     tmp_path.mkdir(parents=True, exist_ok=True)
     snapshot_file = tmp_path / "exported.jws"
-    snapshot = make_snapshot(keys, url=upstream_url, headers={"X-Api-Key": UPSTREAM_SECRET})
+    snapshot = make_snapshot(keys, url=upstream_url, headers={"X-Api-Key": UPSTREAM_SECRET}, **snapshot)
     snapshot_file.write_text(sign(snapshot, keys))
     app = create_app(dp_settings(keys, tmp_path, snapshot_file=snapshot_file))
     async with serving(app) as base_url:

@@ -6,6 +6,8 @@ legacy session that includes the upstream's own ``mcp-session-id``). For session
 ``ask_name()`` asks the client (elicitation, a server-to-client request) and greets the answer;
 ``notify_tools_changed()`` sends ``notifications/tools/list_changed`` on the session's GET
 stream; ``count(steps)`` reports progress once per step on the call's own stream.
+Prompts ``greeting(name)`` and ``incident(service)``; resources ``file:///docs/readme.md`` and
+``file:///secret/keys.txt``, and the template ``file:///docs/{page}`` (for access-control tests).
 Runnable as ``python -m tests.servers.echo_server --port N [--require-header NAME=VALUE]
 [--require-query NAME=VALUE] [--json-response] [--resumable]``; with ``--require-header`` (or
 ``--require-query``) any request lacking that header (or query parameter) value gets 401; ``--resumable`` keeps every SSE event in memory so a client can resume a
@@ -92,6 +94,26 @@ def build_server() -> MCPServer:
         for step in range(1, steps + 1):
             await ctx.report_progress(step, steps, f"step {step}")
         return steps
+
+    @server.prompt(description="Greet someone.")
+    def greeting(name: str) -> str:
+        return f"Say hello to {name}."
+
+    @server.prompt(description="Write an incident report.")
+    def incident(service: str) -> str:
+        return f"Write an incident report for {service}."
+
+    @server.resource("file:///docs/readme.md", mime_type="text/markdown")
+    def readme() -> str:
+        return "# readme"
+
+    @server.resource("file:///secret/keys.txt", mime_type="text/plain")
+    def secret_keys() -> str:
+        return "not for everyone"
+
+    @server.resource("file:///docs/{page}", mime_type="text/markdown")
+    def docs_page(page: str) -> str:
+        return f"# {page}"
 
     return server
 
