@@ -28,6 +28,7 @@ from data_plane.runtime.identity.introspection import IntrospectionCache
 from data_plane.runtime.identity.jwks import JwksCache
 from data_plane.runtime.identity.verifier import IdentityVerifier
 from data_plane.runtime.sessions import SessionSealer
+from data_plane.runtime.stdio.host import StdioHost
 from data_plane.runtime.transport_policy import TransportPolicy
 from data_plane.runtime.upstream import UpstreamClient
 from data_plane.settings import DataPlaneSettings
@@ -59,6 +60,7 @@ def build_store(settings: DataPlaneSettings, *, group_key: OKPKey | None = None)
         group=settings.group,
         last_good_file=settings.last_good_file,
         connect_timeout=settings.connect_timeout_seconds,
+        allow_stdio=settings.allow_stdio,
     )
 
 
@@ -89,7 +91,8 @@ def create_app(settings: DataPlaneSettings, *, store: SnapshotStore | None = Non
         allowed_hosts=settings.allowed_hosts,
     )
     buffer = AuditBuffer(capacity=settings.audit_buffer_size, batch_size=settings.audit_batch_size)
-    client = UpstreamClient()
+    stdio = StdioHost() if settings.allow_stdio else None
+    client = UpstreamClient(stdio_socket=stdio.socket_path if stdio is not None else None)
     identity_http = AiohttpIdentityHttp(timeout_seconds=settings.connect_timeout_seconds)
     identity = IdentityVerifier(JwksCache(identity_http), IntrospectionCache(identity_http))
     webhooks = WebhookDecider()
@@ -99,6 +102,9 @@ def create_app(settings: DataPlaneSettings, *, store: SnapshotStore | None = Non
     app[keys.STORE] = store
     app[keys.PUBLIC_BASE_URL] = settings.public_base_url
     app[keys.UPSTREAM] = client
+    if stdio is not None:
+        app[keys.STDIO] = stdio
+        store.on_swap(stdio.reconcile)
     app[keys.IDENTITY_HTTP] = identity_http
     app[keys.WEBHOOKS] = webhooks
     app[keys.AUDIT_BUFFER] = buffer
@@ -126,7 +132,7 @@ def create_app(settings: DataPlaneSettings, *, store: SnapshotStore | None = Non
         app[keys.SYNC_CLIENT] = SyncClient(
             target=settings.control_plane, store=store, status=status, node_id=node_id, group=settings.group
         )
-    app.cleanup_ctx.extend([_boot_snapshot, _upstream_pool, _audit_shipper, _sync_client])
+    app.cleanup_ctx.extend([_boot_snapshot, _stdio_host, _upstream_pool, _audit_shipper, _sync_client])
     mcp.add_routes(app)
     metadata.add_routes(app)
     jwks.add_routes(app)
@@ -157,6 +163,17 @@ async def _boot_snapshot(app: web.Application) -> AsyncIterator[None]:
         f"with snapshot {store.version} ({store.source})" if store.current else "without a snapshot",
     )
     yield
+
+
+async def _stdio_host(app: web.Application) -> AsyncIterator[None]:
+    host = app.get(keys.STDIO)
+    if host is None:
+        yield
+        return
+    host.reconcile(app[keys.STORE].current)
+    await host.start()
+    yield
+    await host.close()
 
 
 async def _upstream_pool(app: web.Application) -> AsyncIterator[None]:

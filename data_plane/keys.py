@@ -9,6 +9,7 @@ from data_plane.audit.shipper import AuditShipper
 from data_plane.pipeline.chain import Chain
 from data_plane.runtime.authz_webhook import WebhookDecider
 from data_plane.runtime.identity.fetch import AiohttpIdentityHttp
+from data_plane.runtime.stdio.host import StdioHost
 from data_plane.runtime.upstream import UpstreamClient
 from data_plane.settings import DataPlaneSettings
 from data_plane.snapshot.store import SnapshotStore
@@ -25,4 +26,5 @@ SYNC_STATUS = web.AppKey("sync_status", SyncStatus)
 SYNC_CLIENT = web.AppKey("sync_client", SyncClient)
 PUBLIC_BASE_URL = web.AppKey("public_base_url", str)
 IDENTITY_HTTP = web.AppKey("identity_http", AiohttpIdentityHttp)
+STDIO = web.AppKey("stdio_host", StdioHost)
 WEBHOOKS = web.AppKey("authz_webhooks", WebhookDecider)

@@ -42,6 +42,16 @@ def _seconds(text: str | None, what: str) -> float | None:
     return value or None
 
 
+def _flag(text: str | None, what: str) -> bool:
+    """A yes/no setting; unset or blank means no."""
+    value = (text or "").strip().lower()
+    if value in ("", "0", "false", "no", "off"):
+        return False
+    if value in ("1", "true", "yes", "on"):
+        return True
+    raise ValueError(f"{what} must be true or false, got {text!r}")
+
+
 def _workers(text: str | None) -> int:
     """A worker count from 1 to 64; unset means 1."""
     if text is None or not text.strip():
@@ -65,6 +75,7 @@ OVERRIDE_NAMES = (
     "allowed_hosts",
     "session_max_age",
     "workers",
+    "allow_stdio",
 )
 """Settings that ``MCPGW_DP_<NAME>`` variables (and the matching ``mcpgw data-plane`` flags) set."""
 
@@ -103,6 +114,8 @@ class DataPlaneSettings:
     """``Host`` values accepted (``*``: any); ``None``: the listen host, the public URL's host and
     loopback names, or any host when listening on every interface."""
     session_max_age_seconds: float | None = None
+    allow_stdio: bool = False
+    """Run stdio servers (launch their commands); when off, a snapshot with one is refused (NACK)."""
     """Oldest sealed session token accepted (seconds since issue); ``None``: no limit."""
 
     @property
@@ -165,4 +178,5 @@ class DataPlaneSettings:
             allowed_hosts=_csv(values["allowed_hosts"]),
             session_max_age_seconds=_seconds(values["session_max_age"], "MCPGW_DP_SESSION_MAX_AGE"),
             workers=_workers(values["workers"]),
+            allow_stdio=_flag(values["allow_stdio"], "MCPGW_DP_ALLOW_STDIO"),
         )

@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping
+from pathlib import Path
 
 import aiohttp
 
+from data_plane.runtime.stdio.launch import STDIO_ORIGIN
 from data_plane.runtime.upstream_credentials import ClientCredentials
 from data_plane.runtime.upstream_tokens import CredentialUnavailable, Token, TokenManager, fetch_token
 
@@ -23,10 +25,16 @@ class UpstreamClient:
     """Opens upstream requests on a shared connection pool."""
 
     def __init__(
-        self, *, keepalive_seconds: float = 60.0, clock: Callable[[], float] = time.monotonic
+        self,
+        *,
+        keepalive_seconds: float = 60.0,
+        clock: Callable[[], float] = time.monotonic,
+        stdio_socket: Path | None = None,
     ) -> None:
         self._keepalive = keepalive_seconds
         self._session: aiohttp.ClientSession | None = None
+        self._stdio_socket = stdio_socket
+        self._stdio: aiohttp.ClientSession | None = None
         self.tokens = TokenManager(self._fetch_token, clock=clock)
 
     async def _fetch_token(self, creds: ClientCredentials) -> Token:
@@ -44,6 +52,14 @@ class UpstreamClient:
             skip_auto_headers=("Accept-Encoding",),
             trust_env=False,
         )
+        if self._stdio_socket is not None:
+            # Stdio upstreams: their URLs name the stdio host, reached over its unix socket.
+            self._stdio = aiohttp.ClientSession(
+                connector=aiohttp.UnixConnector(path=str(self._stdio_socket)),
+                auto_decompress=False,
+                cookie_jar=aiohttp.DummyCookieJar(),
+                skip_auto_headers=("Accept-Encoding",),
+            )
 
     async def close(self) -> None:
         """Close the session and its connections."""
@@ -51,6 +67,9 @@ class UpstreamClient:
         if self._session is not None:
             await self._session.close()
             self._session = None
+        if self._stdio is not None:
+            await self._stdio.close()
+            self._stdio = None
 
     async def open(
         self,
@@ -64,8 +83,9 @@ class UpstreamClient:
 
         Raises ``aiohttp.ClientError`` or ``TimeoutError``; the caller releases the response.
         """
-        if self._session is None:
-            raise aiohttp.ClientConnectionError("upstream client is not started")
-        return await self._session.request(
+        session = self._stdio if url.startswith(STDIO_ORIGIN) else self._session
+        if session is None:
+            raise aiohttp.ClientConnectionError("upstream client is not started (or runs no stdio servers)")
+        return await session.request(
             method, url, data=body or None, headers=headers, timeout=client_timeout, allow_redirects=False
         )

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -46,12 +47,15 @@ class SnapshotStore:
         group: str,
         last_good_file: Path | None,
         connect_timeout: float = 5.0,
+        allow_stdio: bool = False,
     ) -> None:
         self._verify_key = verify_key
         self._group_key = group_key
         self._group = group
         self._last_good_file = last_good_file
         self._connect_timeout = connect_timeout
+        self._allow_stdio = allow_stdio
+        self._listeners: list[Callable[[CompiledSnapshot], None]] = []
         self._lock = asyncio.Lock()
         self.current: CompiledSnapshot | None = None
         """The serving snapshot (``None`` until one is verified): read it once per request."""
@@ -76,7 +80,17 @@ class SnapshotStore:
             raise SnapshotRejected(
                 f"snapshot is for group {snapshot.group!r}, this data plane is in {self._group!r}"
             )
-        return compile_snapshot(snapshot, jws, self._group_key, connect_timeout=self._connect_timeout)
+        return compile_snapshot(
+            snapshot,
+            jws,
+            self._group_key,
+            connect_timeout=self._connect_timeout,
+            allow_stdio=self._allow_stdio,
+        )
+
+    def on_swap(self, listener: Callable[[CompiledSnapshot], None]) -> None:
+        """Call ``listener`` with every snapshot swapped in (the stdio host follows its servers)."""
+        self._listeners.append(listener)
 
     async def apply(
         self, jws: str, *, version: str = "", hash: str = "", source: Source = "control-plane"
@@ -95,6 +109,8 @@ class SnapshotStore:
             compiled = await asyncio.to_thread(self.prepare, jws)
             self.current = compiled
             self.source = source
+            for listener in self._listeners:
+                listener(compiled)
             if source == "control-plane" and self._last_good_file is not None:
                 await asyncio.to_thread(self._persist, jws)
             logger.info("snapshot %s (%s) applied from %s", compiled.version, compiled.hash[:12], source)

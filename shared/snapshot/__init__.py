@@ -13,6 +13,7 @@ from shared.snapshot.schema import (
     ToolEntry,
 )
 from shared.snapshot.signing import SnapshotRejected, sign_snapshot, verify_snapshot
+from shared.snapshot.stdio import StdioEntry
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -24,6 +25,7 @@ __all__ = [
     "ServerEntry",
     "Snapshot",
     "SnapshotRejected",
+    "StdioEntry",
     "ToolEntry",
     "canonical_bytes",
     "content_hash",

@@ -10,16 +10,17 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from shared.snapshot.access import AccessSection
 from shared.snapshot.credentials import IdentityForwarding, NoAuth, UpstreamAuth
 from shared.snapshot.credentials import Sealed as Sealed  # re-exported: part of the schema
+from shared.snapshot.stdio import StdioEntry
 
 SCHEMA_VERSION = 1
 """Bumped on any incompatible change; a data plane refuses a schema version it does not know."""
 
-Transport = Literal["streamable-http"]
+Transport = Literal["streamable-http", "stdio"]
 
 
 class _Frozen(BaseModel):
@@ -40,7 +41,10 @@ class ServerEntry(_Frozen):
     id: str
     workspace: str
     transport: Transport = "streamable-http"
-    url: str
+    url: str = ""
+    """The upstream's URL (Streamable HTTP); empty for a stdio server."""
+    stdio: StdioEntry | None = None
+    """What to launch, for a stdio server (``transport == "stdio"``); ``None`` otherwise."""
     headers: dict[str, Sealed] = Field(default_factory=dict)
     """Static upstream headers (credentials), injected on every upstream request."""
     auth: UpstreamAuth = Field(default_factory=NoAuth)
@@ -49,6 +53,14 @@ class ServerEntry(_Frozen):
     """How the caller's identity is told to the upstream (signed JWT, plain headers)."""
     timeout_seconds: float = 60.0
     tools: dict[str, ToolEntry] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _transport_fields(self) -> ServerEntry:
+        if (self.transport == "stdio") != (self.stdio is not None):
+            raise ValueError("a stdio server needs its stdio settings, and only a stdio server has them")
+        if self.stdio is not None and (self.url or self.headers or self.auth.type != "none"):
+            raise ValueError("a stdio server has no url, headers or upstream credential")
+        return self
 
 
 class KeyEntry(_Frozen):
