@@ -22,7 +22,7 @@ from bench.jws_limit import lifted_jws_limit
 from control_plane.compiler import compile_group
 from control_plane.crypto import SecretBox
 from control_plane.db import Database
-from control_plane.models import AgentKey, ConfigRevision, DataPlaneGroup, Server, Tool, Workspace
+from control_plane.models import AgentKey, ConfigRevision, DataPlaneGroup, Grant, Server, Tool, Workspace
 from data_plane.snapshot.store import SnapshotStore
 from shared import apikeys, keyfiles
 from shared.snapshot import SnapshotRejected, sign_snapshot
@@ -46,9 +46,14 @@ class Scale:
         return self.servers * TOOLS_PER_SERVER
 
     @property
+    def grants(self) -> int:
+        """Access grants in total (one per key)."""
+        return self.keys
+
+    @property
     def label(self) -> str:
-        """E.g. ``10000 servers / 100000 tools / 100000 keys``."""
-        return f"{self.servers} servers / {self.tools} tools / {self.keys} keys"
+        """E.g. ``10000 servers / 100000 tools / 100000 keys / 100000 grants``."""
+        return f"{self.servers} servers / {self.tools} tools / {self.keys} keys / {self.grants} grants"
 
 
 def key_secret(index: int) -> str:
@@ -111,7 +116,27 @@ def _rows(scale: Scale, upstream_url: str, secrets: SecretBox) -> dict[type, lis
                 "revoked_at": None,
             }
         )
-    return {Workspace: ws, Server: servers, Tool: tools, AgentKey: keys}
+    grants = [
+        {
+            # Each key is also granted two tools of a third server of its workspace, so the
+            # authorize stage of a request probes a snapshot holding ``scale.grants`` grants.
+            "id": f"grant{g}",
+            "workspace_id": f"ws{(g % scale.servers) % workspaces}",
+            "name": f"grant-{g}",
+            "server_id": f"srv{(g % scale.servers + 2 * workspaces) % scale.servers}",
+            "subject_kind": "agent",
+            "subject_id": f"key{g}",
+            "effect": "allow",
+            "tools": {"include": ["echo", "tool-2"]},
+            "annotations": {},
+            "prompts": {},
+            "resources": {},
+            "conditions": [],
+            "created_at": now,
+        }
+        for g in range(scale.grants)
+    ]
+    return {Workspace: ws, Server: servers, Tool: tools, AgentKey: keys, Grant: grants}
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,6 +200,7 @@ def build(scale: Scale, workdir: Path, upstream_url: str) -> Built:
             "servers": scale.servers,
             "tools": scale.tools,
             "keys": scale.keys,
+            "grants": scale.grants,
             "insert_s": round(insert_s, 3),
             "compile_s": round(compile_s, 3),
             "sign_s": round(sign_s, 3),
