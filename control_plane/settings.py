@@ -27,6 +27,8 @@ class ControlPlaneSettings:
     grpc_host: str = field(default_factory=lambda: _env("CP_GRPC_HOST", "127.0.0.1"))
     grpc_port: int = field(default_factory=lambda: int(_env("CP_GRPC_PORT", "50051")))
     admin_token: str = field(default_factory=lambda: _env("ADMIN_TOKEN", ""))
+    public_url: str = field(default_factory=lambda: _env("CP_PUBLIC_URL", ""))
+    """The admin API's own URL, the audience of IdP tokens admins log in with; default from host and port."""
     master_key: str = field(default_factory=lambda: _env("MASTER_KEY", ""))
     master_key_previous: str = field(default_factory=lambda: _env("MASTER_KEY_PREVIOUS", ""))
     """Comma-separated earlier master keys, still accepted for decryption during a rotation."""
@@ -47,6 +49,9 @@ class ControlPlaneSettings:
             object.__setattr__(self, "database_url", normalize_database_url(url))
         else:
             object.__setattr__(self, "database_url", normalize_database_url(self.database_url))
+        if not self.public_url:
+            object.__setattr__(self, "public_url", f"http://{self.http_host}:{self.http_port}")
+        object.__setattr__(self, "public_url", self.public_url.rstrip("/"))
 
     @property
     def master_key_file(self) -> Path:

@@ -10,6 +10,11 @@ belongs to a workspace. Roles:
 * ``member``: no admin rights (members use the gateway, not its admin API).
 
 The bootstrap admin token (``MCPGW_ADMIN_TOKEN``) is an organization admin.
+
+403 or 404: a caller with no role at all in a resource's workspace gets 404, worded exactly as
+for a resource that does not exist, so it cannot probe another tenant's names; a caller who can
+see the workspace (any role there, or an organization role) but lacks the right gets 403 naming
+what it lacks. Organization-level operations answer 403 to everyone but organization admins.
 """
 
 from __future__ import annotations
@@ -25,6 +30,11 @@ def forbidden(reason: str) -> HTTPException:
     return HTTPException(status_code=status.HTTP_403_FORBIDDEN, detail=reason)
 
 
+def hidden(reason: str) -> HTTPException:
+    """A 404 worded like the repositories' own "does not exist" answers."""
+    return HTTPException(status_code=status.HTTP_404_NOT_FOUND, detail=reason)
+
+
 @dataclass(frozen=True, slots=True)
 class Actor:
     """An authenticated admin API caller."""
@@ -37,10 +47,16 @@ class Actor:
     """``admin`` | ``auditor`` | ``none``."""
     workspace_roles: Mapping[str, str] = field(default_factory=dict)
     """Workspace id -> ``admin`` | ``member`` | ``auditor``."""
+    via: str = "the bootstrap admin token"
+    """How the caller authenticated (``admin token <name>``, ``identity provider <slug>``)."""
 
     @property
     def is_org_admin(self) -> bool:
         return self.org_role == "admin"
+
+    def sees(self, workspace_id: str) -> bool:
+        """Does this caller have any role in the workspace (or an organization role)?"""
+        return self.org_role in ("admin", "auditor") or workspace_id in self.workspace_roles
 
     def administers(self, workspace_id: str) -> bool:
         """May this caller manage the workspace's resources?"""
@@ -74,6 +90,22 @@ class Actor:
         """403 unless the caller administers the workspace."""
         if not self.administers(workspace_id):
             raise forbidden(f"{self.label} is not an admin of workspace '{workspace_slug or workspace_id}'")
+
+    def require_some_admin_role(self) -> None:
+        """403 unless the caller administers at least one workspace (for listings)."""
+        if self.administered_workspaces() == frozenset():
+            raise forbidden(f"{self.label} is not an admin of any workspace")
+
+    def require_some_audit_role(self) -> None:
+        """403 unless the caller reads the audit of at least one workspace."""
+        if self.audited_workspaces() == frozenset():
+            raise forbidden(f"{self.label} may not read the audit of any workspace")
+
+    def require_admin_of(self, workspace_id: str, *, missing: str, workspace_slug: str = "") -> None:
+        """Like :meth:`require_workspace_admin`, but 404 ``missing`` when the caller cannot see the workspace."""
+        if not self.administers(workspace_id) and not self.sees(workspace_id):
+            raise hidden(missing)
+        self.require_workspace_admin(workspace_id, workspace_slug)
 
     def require_audit_reader(self, workspace_id: str, workspace_slug: str = "") -> None:
         """403 unless the caller may read the workspace's audit events."""

@@ -1,10 +1,9 @@
-"""Dependencies of the admin API, as types: the control-plane state, a session, admin auth."""
+"""Dependencies of the admin API, as types: the control-plane state, a session, the authenticated caller."""
 
 from __future__ import annotations
 
-import hmac
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request, status
@@ -12,10 +11,13 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from joserfc.jwk import OKPKey
 from sqlmodel import Session
 
-from control_plane.api.actor import BOOTSTRAP_ADMIN, Actor
+from control_plane.api.actor import Actor
+from control_plane.api.admin_auth import Unauthenticated, authenticate
+from control_plane.api.idp_login import SigningKeys
 from control_plane.crypto import SecretBox
 from control_plane.db import Database
 from control_plane.distribution import Distribution
+from control_plane.models.common import utcnow
 from control_plane.settings import ControlPlaneSettings
 
 
@@ -29,6 +31,8 @@ class ControlPlaneState:
     signing_key: OKPKey
     distribution: Distribution | None = None
     """``None`` when the app serves only the admin API (``start_distribution=False``)."""
+    login_keys: SigningKeys = field(default_factory=SigningKeys)
+    """Signing keys of the identity providers admins log in with (cached, refetched on unknown kid)."""
 
 
 def get_state(request: Request) -> ControlPlaneState:
@@ -51,7 +55,10 @@ def get_session(state: StateDep) -> Iterator[Session]:
 # scope="function": commit before the response is sent, so a failed commit is the route's error.
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 
-_bearer = HTTPBearer(auto_error=False, description="the admin token (MCPGW_ADMIN_TOKEN)")
+_bearer = HTTPBearer(
+    auto_error=False,
+    description="an admin API token, an identity-provider JWT (admin login), or the bootstrap MCPGW_ADMIN_TOKEN",
+)
 
 
 def _refuse(reason: str) -> HTTPException:
@@ -63,15 +70,23 @@ def _refuse(reason: str) -> HTTPException:
 def require_admin(
     state: StateDep, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 ) -> Actor:
-    """The caller of the admin API; 401 unless it carries ``Authorization: Bearer <admin token>``."""
-    expected = state.settings.admin_token
-    if not expected:
-        raise _refuse("the admin API is disabled: no admin token is configured (MCPGW_ADMIN_TOKEN)")
+    """The caller of the admin API; 401 unless its bearer token authenticates someone.
+
+    Authorization is each route's business: it asks the returned :class:`Actor`.
+    """
     if credentials is None:
-        raise _refuse("missing bearer token: send Authorization: Bearer <admin token>")
-    if not hmac.compare_digest(credentials.credentials.encode(), expected.encode()):
-        raise _refuse("invalid admin token")
-    return BOOTSTRAP_ADMIN
+        hint = "" if state.settings.admin_token else " (no admin token is configured in MCPGW_ADMIN_TOKEN)"
+        raise _refuse(f"missing bearer token: send Authorization: Bearer <admin token or IdP token>{hint}")
+    try:
+        return authenticate(
+            credentials.credentials,
+            db=state.db,
+            settings=state.settings,
+            keys=state.login_keys,
+            now=utcnow(),
+        )
+    except Unauthenticated as exc:
+        raise _refuse(exc.reason) from exc
 
 
 ActorDep = Annotated[Actor, Depends(require_admin)]

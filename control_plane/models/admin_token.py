@@ -23,3 +23,27 @@ class AdminToken(SQLModel, table=True):
     expires_at: datetime | None = None
     revoked_at: datetime | None = None
     last_used_at: datetime | None = None
+
+
+class AdminTokenCreate(SQLModel):
+    name: str = Field(min_length=1, max_length=128)
+    user_id: str | None = Field(
+        default=None,
+        description="the user the token acts as; omitted: the caller (org admins may name anyone)",
+    )
+    expires_at: datetime | None = Field(default=None, description="omitted: the token never expires")
+
+
+class AdminTokenPublic(SQLModel):
+    id: str
+    name: str
+    user_id: str
+    prefix: str = Field(description="first characters of the token, to recognise it")
+    created_at: datetime
+    expires_at: datetime | None
+    revoked_at: datetime | None
+    last_used_at: datetime | None = Field(description="updated at most once a minute")
+
+
+class AdminTokenCreated(AdminTokenPublic):
+    token: str = Field(description="the bearer token; shown only in this response")
