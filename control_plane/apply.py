@@ -1,4 +1,5 @@
-"""Declarative config (``mcpgw apply -f gateway.yaml``): upsert workspaces, servers, keys, IdPs.
+"""Declarative config (``mcpgw apply -f gateway.yaml``): upsert workspaces, servers, keys, IdPs,
+and access control (users, members, teams, grants, webhooks: ``control_plane.apply_access``).
 
 Like ``kubectl apply`` or decK: items are matched by identity (workspaces and servers by slug,
 keys by workspace + name) and created or updated to match the document; nothing absent is
@@ -9,11 +10,28 @@ revision, and only when something changed, so applying the same document twice i
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import Session
 
+from control_plane.apply_access import (
+    Action,
+    AppliedGrant,
+    AppliedMember,
+    AppliedTeam,
+    AppliedUser,
+    AppliedWebhook,
+    ApplyMember,
+    ApplyTeam,
+    ApplyUser,
+    ApplyWebhook,
+    apply_grant,
+    apply_member,
+    apply_team,
+    apply_user,
+    apply_webhook,
+)
 from control_plane.crypto import SecretBox
 from control_plane.models import (
     AgentKeyCreate,
@@ -25,14 +43,13 @@ from control_plane.models import (
     WorkspaceCreate,
 )
 from control_plane.models.common import SLUG_PATTERN
+from control_plane.models.grant import GrantCreate
 from control_plane.models.identity import DEFAULT_ALGORITHMS, ClaimMappingModel, IdentityProviderKind
 from control_plane.models.upstream_auth import NoAuthIn, UpstreamAuthIn
 from control_plane.repos import identity_providers, keys, revisions, servers, workspaces
 from control_plane.repos.errors import Conflict, Invalid
 from shared.apikeys import MIN_SECRET_LENGTH
 from shared.snapshot.credentials import IdentityForwarding
-
-Action = Literal["created", "updated", "unchanged"]
 
 
 class _Strict(BaseModel):
@@ -59,6 +76,7 @@ class ApplyKey(_Strict):
     name: str = Field(max_length=128)
     workspace: str
     secret: str | None = Field(default=None, min_length=MIN_SECRET_LENGTH, description="development only")
+    owner: str | None = Field(default=None, description="email or id of the member the key acts as")
     servers: list[str] = Field(default_factory=list)
     tools: dict[str, list[str]] = Field(default_factory=dict)
     expires_at: datetime | None = None
@@ -93,6 +111,11 @@ class ApplyDocument(_Strict):
     servers: list[ApplyServer] = Field(default_factory=list)
     keys: list[ApplyKey] = Field(default_factory=list)
     identity_providers: list[ApplyIdentityProvider] = Field(default_factory=list)
+    users: list[ApplyUser] = Field(default_factory=list)
+    members: list[ApplyMember] = Field(default_factory=list)
+    teams: list[ApplyTeam] = Field(default_factory=list)
+    grants: list[GrantCreate] = Field(default_factory=list)
+    webhooks: list[ApplyWebhook] = Field(default_factory=list)
 
 
 class AppliedWorkspace(BaseModel):
@@ -125,20 +148,35 @@ class ApplyResult(BaseModel):
     servers: list[AppliedServer] = Field(default_factory=list)
     keys: list[AppliedKey] = Field(default_factory=list)
     identity_providers: list[AppliedIdentityProvider] = Field(default_factory=list)
+    users: list[AppliedUser] = Field(default_factory=list)
+    members: list[AppliedMember] = Field(default_factory=list)
+    teams: list[AppliedTeam] = Field(default_factory=list)
+    grants: list[AppliedGrant] = Field(default_factory=list)
+    webhooks: list[AppliedWebhook] = Field(default_factory=list)
     discovery_errors: dict[str, str] = Field(
         default_factory=dict, description="server slug -> why its tool catalog could not be fetched"
     )
 
     @property
+    def actions(self) -> list[Action]:
+        """What happened to each item, in document order of the sections."""
+        sections: list[list[Any]] = [
+            self.workspaces,
+            self.servers,
+            self.users,
+            self.members,
+            self.keys,
+            self.identity_providers,
+            self.teams,
+            self.grants,
+            self.webhooks,
+        ]
+        return [item.action for section in sections for item in section]
+
+    @property
     def changed(self) -> bool:
         """Whether any item was created or updated."""
-        items: list[AppliedWorkspace | AppliedServer | AppliedKey | AppliedIdentityProvider] = [
-            *self.workspaces,
-            *self.servers,
-            *self.keys,
-            *self.identity_providers,
-        ]
-        return any(item.action != "unchanged" for item in items)
+        return any(action != "unchanged" for action in self.actions)
 
     @property
     def servers_to_discover(self) -> list[str]:
@@ -157,6 +195,11 @@ def _check_unique(document: ApplyDocument) -> None:
         ("servers", [s.slug for s in document.servers]),
         ("keys", [f"{k.workspace}/{k.name}" for k in document.keys]),
         ("identity_providers", [p.slug for p in document.identity_providers]),
+        ("users", [u.email.strip().lower() for u in document.users]),
+        ("members", [f"{m.workspace}/{m.user.strip().lower()}" for m in document.members]),
+        ("teams", [f"{t.workspace}/{t.slug}" for t in document.teams]),
+        ("grants", [f"{g.server}/{g.name}" for g in document.grants]),
+        ("webhooks", [w.workspace for w in document.webhooks]),
     ):
         duplicates = sorted({i for i in ids if ids.count(i) > 1})
         if duplicates:
@@ -217,6 +260,7 @@ def _apply_key(session: Session, item: ApplyKey) -> AppliedKey:
             name=item.name,
             workspace=item.workspace,
             secret=item.secret,
+            owner=item.owner,
             servers=item.servers,
             tools=item.tools,
             expires_at=item.expires_at,
@@ -224,6 +268,8 @@ def _apply_key(session: Session, item: ApplyKey) -> AppliedKey:
         _, secret = keys.create(session, data=data, record_revision=False)
         shown = secret if item.secret is None else None
         return AppliedKey(name=item.name, workspace=item.workspace, action="created", secret=shown)
+    if keys.owner_of(session, workspace_id=workspace.id, owner=item.owner) != existing.owner_user_id:
+        raise Conflict(f"key {item.workspace}/{item.name} has another owner; owners do not change")
     update = AgentKeyUpdate(servers=item.servers, tools=item.tools, expires_at=item.expires_at)
     _, changed = keys.update(session, key_id=existing.id, data=update, record_revision=False)
     if item.secret is not None and keys.set_secret(session, key=existing, secret=item.secret):
@@ -267,10 +313,17 @@ def apply_config(session: Session, *, document: ApplyDocument, secrets: SecretBo
         servers=[_apply_server(session, item, secrets) for item in document.servers],
     )
     session.flush()
-    result.keys = [_apply_key(session, item) for item in document.keys]
+    # Identity providers before users (identities name them), users and members before keys
+    # (a key's owner must be a member), grants last (they name keys, teams and providers).
     result.identity_providers = [
         _apply_identity_provider(session, item, secrets) for item in document.identity_providers
     ]
+    result.users = [apply_user(session, item) for item in document.users]
+    result.members = [apply_member(session, item) for item in document.members]
+    result.keys = [_apply_key(session, item) for item in document.keys]
+    result.teams = [apply_team(session, item) for item in document.teams]
+    result.grants = [apply_grant(session, item) for item in document.grants]
+    result.webhooks = [apply_webhook(session, item, secrets) for item in document.webhooks]
     if result.changed:
         session.flush()
         revisions.record(session, reason="apply: " + _summary(result))
@@ -279,13 +332,7 @@ def apply_config(session: Session, *, document: ApplyDocument, secrets: SecretBo
 
 def _summary(result: ApplyResult) -> str:
     counts = {"created": 0, "updated": 0}
-    items: list[AppliedWorkspace | AppliedServer | AppliedKey | AppliedIdentityProvider] = [
-        *result.workspaces,
-        *result.servers,
-        *result.keys,
-        *result.identity_providers,
-    ]
-    for item in items:
-        if item.action in counts:
-            counts[item.action] += 1
+    for action in result.actions:
+        if action in counts:
+            counts[action] += 1
     return f"{counts['created']} created, {counts['updated']} updated"

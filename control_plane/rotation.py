@@ -20,7 +20,7 @@ from sqlmodel import select
 
 from control_plane.crypto import SecretBox, new_master_key, write_key_file
 from control_plane.db import Database
-from control_plane.models import DataPlaneGroup, IdentityProvider, Server
+from control_plane.models import AuthzWebhook, DataPlaneGroup, IdentityProvider, Server
 
 
 def reencrypt_all(db: Database, box: SecretBox) -> int:
@@ -44,6 +44,11 @@ def reencrypt_all(db: Database, box: SecretBox) -> int:
             if secret and not box.is_current(secret):
                 provider.introspection_secret_encrypted = box.encrypt(box.decrypt(secret))
                 session.add(provider)
+                changed += 1
+        for hook in session.exec(select(AuthzWebhook).where(AuthzWebhook.headers_encrypted != "")):
+            if not box.is_current(hook.headers_encrypted):
+                hook.headers_encrypted = box.encrypt(box.decrypt(hook.headers_encrypted))
+                session.add(hook)
                 changed += 1
     return changed
 

@@ -11,6 +11,7 @@ import argparse
 import json
 import os
 import sys
+from collections.abc import Callable
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -75,13 +76,26 @@ def _iso(value: object) -> str:
     raise TypeError(f"cannot send {type(value).__name__} as JSON")
 
 
+_SECTIONS: dict[str, Callable[[dict[str, Any]], str]] = {
+    "workspaces": lambda item: str(item.get("slug")),
+    "servers": lambda item: str(item.get("slug")),
+    "identity_providers": lambda item: str(item.get("slug")),
+    "users": lambda item: str(item.get("email")),
+    "members": lambda item: f"{item.get('workspace')}/{item.get('user')}",
+    "keys": lambda item: f"{item.get('workspace')}/{item.get('name')}",
+    "teams": lambda item: f"{item.get('workspace')}/{item.get('slug')}",
+    "grants": lambda item: f"{item.get('server')}/{item.get('name')}",
+    "webhooks": lambda item: str(item.get("workspace")),
+}
+"""Result section -> how a line names one of its items."""
+
+
 def format_result(result: dict[str, Any]) -> str:
     """Human-readable lines for an apply result (secrets included: they are shown once)."""
     lines = []
-    for section in ("workspaces", "servers", "keys"):
+    for section, name_of in _SECTIONS.items():
         for item in result.get(section, []):
-            name = item.get("slug") or f"{item.get('workspace')}/{item.get('name')}"
-            line = f"{section[:-1]} {name}: {item.get('action')}"
+            line = f"{section[:-1]} {name_of(item)}: {item.get('action')}"
             if item.get("secret"):
                 line += f"  secret (shown once): {item['secret']}"
             lines.append(line)

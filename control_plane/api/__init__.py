@@ -10,9 +10,15 @@ from control_plane.api.routes import (
     apply,
     audit,
     dataplanes,
+    grants,
     identity_providers,
     keys,
+    members,
+    preview,
     servers,
+    teams,
+    users,
+    webhook,
     workspaces,
 )
 
@@ -23,6 +29,8 @@ def build_router() -> APIRouter:
     """The ``/api/v1`` router; admin auth is a router dependency so no route can miss it."""
     router = APIRouter(prefix=API_PREFIX, dependencies=[Depends(require_admin)])
     for module in (workspaces, servers, keys, identity_providers, dataplanes, audit, apply, admin_tokens):
+        router.include_router(module.router)
+    for module in (users, members, teams, grants, webhook, preview):
         router.include_router(module.router)
     return router
 

@@ -22,7 +22,8 @@ class IdentityCompileError(Exception):
     """An identity provider's secret cannot be decrypted."""
 
 
-def _entry(provider: IdentityProvider, *, workspace: str, servers: set[str]) -> IdentityProviderEntry:
+def provider_entry(provider: IdentityProvider, *, workspace: str, servers: set[str]) -> IdentityProviderEntry:
+    """The snapshot entry of an identity provider, without its introspection secret."""
     return IdentityProviderEntry(
         id=provider.id,
         slug=provider.slug,
@@ -57,7 +58,7 @@ def attach(
     opened: dict[str, str] = {}
     for provider in session.exec(select(IdentityProvider).order_by(IdentityProvider.issuer)):
         workspace = workspace_slugs.get(provider.workspace_id, "") if provider.workspace_id else ""
-        plain[provider.issuer] = _entry(provider, workspace=workspace, servers=servers)
+        plain[provider.issuer] = provider_entry(provider, workspace=workspace, servers=servers)
         if provider.introspection_secret_encrypted:
             try:
                 opened[provider.issuer] = secrets.decrypt(provider.introspection_secret_encrypted)

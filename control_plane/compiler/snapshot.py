@@ -30,7 +30,7 @@ from joserfc.errors import JoseError
 from joserfc.jwk import OKPKey
 from sqlmodel import Session, select
 
-from control_plane.compiler import credentials, providers
+from control_plane.compiler import access, credentials, providers
 from control_plane.crypto import SecretBox, SecretBoxError
 from control_plane.models import AgentKey, DataPlaneGroup, Server, Tool, Workspace
 from control_plane.repos import revisions
@@ -79,6 +79,7 @@ def compile_group(
     wants_identity = any(entry.identity.jwt is not None for entry in servers.values())
     identity = _identity_key(group, secrets) if wants_identity else None
     keys = _keys(session, workspace_slugs=workspace_slugs, servers=set(servers), now=now)
+    server_slugs = {entry.id: slug for slug, entry in servers.items()}
     base = Snapshot(
         version=version,
         hash="",
@@ -87,6 +88,7 @@ def compile_group(
         workspaces=sorted(workspace_slugs.values()),
         servers=servers,
         keys=keys,
+        access=access.compile_access(session, workspace_slugs=workspace_slugs, server_slugs=server_slugs),
     )
     has_secrets = any(headers.values()) or any(a.secret for a in auths.values()) or identity is not None
     group_key = _group_key(group) if has_secrets else None
@@ -110,7 +112,16 @@ def compile_group(
             group_key=lambda: _group_key(group),
             digest=lambda value: _digest(key_material, "introspection_client_secret", value),
         )
-    except providers.IdentityCompileError as exc:
+        stable, sealed = access.attach_webhook_headers(
+            session,
+            stable=stable,
+            sealed=sealed,
+            secrets=secrets,
+            workspace_slugs=workspace_slugs,
+            group_key=lambda: _group_key(group),
+            digest=lambda name, value: _digest(key_material, f"webhook:{name}", value),
+        )
+    except (providers.IdentityCompileError, access.AccessCompileError) as exc:
         raise CompileError(str(exc)) from exc
     content_key = content_hash(snapshot_document(stable) | {"group_key": group.public_key})
     return CompiledSnapshot(snapshot=with_content_hash(sealed), content_key=content_key)
@@ -122,11 +133,7 @@ def _servers(
     """Server entries without secrets; plaintext headers and credentials per slug (never logged)."""
     tools: dict[str, dict[str, ToolEntry]] = defaultdict(dict)
     for tool in session.exec(select(Tool).order_by(Tool.name)):
-        tools[tool.server_id][tool.name] = ToolEntry(
-            description=tool.description,
-            annotations=_annotations(tool.annotations),
-            definition_hash=tool.definition_hash,
-        )
+        tools[tool.server_id][tool.name] = tool_entry(tool)
     entries: dict[str, ServerEntry] = {}
     headers: dict[str, dict[str, str]] = {}
     auths: dict[str, credentials.PlainAuth] = {}
@@ -171,6 +178,15 @@ def _open_headers(server: Server, secrets: SecretBox) -> dict[str, str]:
     return {str(name): str(value) for name, value in opened.items()}
 
 
+def tool_entry(tool: Tool) -> ToolEntry:
+    """The snapshot entry of a discovered tool."""
+    return ToolEntry(
+        description=tool.description,
+        annotations=_annotations(tool.annotations),
+        definition_hash=tool.definition_hash,
+    )
+
+
 def _annotations(raw: dict[str, Any]) -> dict[str, bool | str | None]:
     """Tool annotations the snapshot schema can carry (MCP hints are booleans, title a string)."""
     return {k: v for k, v in raw.items() if v is None or isinstance(v, bool | str)}
@@ -182,19 +198,29 @@ def _keys(
     """Usable keys by hash: revoked keys and keys expired at ``now`` are left out."""
     keys: dict[str, KeyEntry] = {}
     for key in session.exec(select(AgentKey).order_by(AgentKey.key_hash)):
-        if key.revoked_at is not None:
-            continue
-        expires_at = _aware(key.expires_at) if key.expires_at is not None else None
-        if expires_at is not None and expires_at <= now:
-            continue
-        keys[key.key_hash] = KeyEntry(
-            id=key.id,
-            name=key.name,
-            workspace=workspace_slugs.get(key.workspace_id, ""),
-            expires_at=int(expires_at.timestamp()) if expires_at is not None else None,
-            servers=_scope(key, servers),
-        )
+        entry = key_entry(key, workspace_slugs=workspace_slugs, servers=servers, now=now)
+        if entry is not None:
+            keys[key.key_hash] = entry
     return keys
+
+
+def key_entry(
+    key: AgentKey, *, workspace_slugs: dict[str, str], servers: set[str], now: datetime
+) -> KeyEntry | None:
+    """The snapshot entry of a key; ``None`` when it is revoked or expired at ``now``."""
+    if key.revoked_at is not None:
+        return None
+    expires_at = _aware(key.expires_at) if key.expires_at is not None else None
+    if expires_at is not None and expires_at <= _aware(now):
+        return None
+    return KeyEntry(
+        id=key.id,
+        name=key.name,
+        workspace=workspace_slugs.get(key.workspace_id, ""),
+        expires_at=int(expires_at.timestamp()) if expires_at is not None else None,
+        servers=_scope(key, servers),
+        user=key.owner_user_id or "",
+    )
 
 
 def _scope(key: AgentKey, servers: set[str]) -> dict[str, list[str] | None]:

@@ -28,6 +28,12 @@ class AgentKeyBase(SQLModel):
 
 class AgentKeyCreate(AgentKeyBase, KeyScope):
     workspace: str = Field(description="slug of the owning workspace")
+    owner: str | None = Field(
+        default=None,
+        max_length=320,
+        description="user id or email: the key acts as this member of the workspace, limited by its "
+        "scope when one is set; omitted: the workspace owns the key and its scope grants access",
+    )
     secret: str | None = Field(
         default=None, description="development only: use this secret instead of generating one", min_length=24
     )
@@ -59,6 +65,7 @@ class AgentKey(AgentKeyBase, table=True):
 class AgentKeyPublic(AgentKeyBase, KeyScope):
     id: str
     workspace: str
+    owner: str | None = Field(default=None, description="id of the user the key acts as; null: the workspace")
     prefix: str = Field(description="first characters of the secret, to recognise it")
     created_at: datetime
     revoked_at: datetime | None

@@ -18,7 +18,7 @@ from control_plane.models import (
 )
 from control_plane.models.common import utcnow
 from control_plane.models.identity import ClaimMappingModel
-from control_plane.repos import revisions, workspaces
+from control_plane.repos import access_refs, revisions, workspaces
 from control_plane.repos.errors import Conflict, Invalid, NotFound
 
 
@@ -149,7 +149,9 @@ def update(
 
 def delete(session: Session, *, slug: str) -> None:
     """Delete an identity provider; its tokens stop working with the next snapshot."""
-    session.delete(get(session, slug=slug))
+    provider = get(session, slug=slug)
+    access_refs.forget_provider(session, provider_id=provider.id)  # user identities, grants
+    session.delete(provider)
     revisions.record(session, reason=f"identity provider {slug} deleted")
     session.flush()
 

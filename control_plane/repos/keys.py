@@ -8,7 +8,7 @@ from sqlmodel import Session, select
 
 from control_plane.models import AgentKey, AgentKeyCreate, AgentKeyPublic, AgentKeyUpdate, Server
 from control_plane.models.common import utcnow
-from control_plane.repos import revisions, workspaces
+from control_plane.repos import access_refs, members, revisions, users, workspaces
 from control_plane.repos.errors import Conflict, Invalid, NotFound
 from shared import apikeys
 
@@ -37,6 +37,18 @@ def check_scope(
         raise Invalid(f"the key's scope names server(s) of another workspace: {', '.join(foreign)}")
 
 
+def owner_of(session: Session, *, workspace_id: str, owner: str | None) -> str | None:
+    """The id of the user (id or email) a key will act as; they must be a workspace member."""
+    if owner is None:
+        return None
+    user = users.find(session, ref=owner)
+    if user is None:
+        raise Invalid(f"the key's owner {owner!r} is not a user")
+    if not members.is_member(session, workspace_id=workspace_id, user_id=user.id):
+        raise Invalid(f"the key's owner {user.email!r} is not a member of the key's workspace")
+    return user.id
+
+
 def _check_secret_unused(session: Session, *, key_hash: str, key_id: str | None) -> None:
     clash = session.exec(select(AgentKey).where(AgentKey.key_hash == key_hash)).first()
     if clash is not None and clash.id != key_id:
@@ -49,6 +61,7 @@ def create(session: Session, *, data: AgentKeyCreate, record_revision: bool = Tr
     if find_by_name(session, workspace_id=workspace.id, name=data.name) is not None:
         raise Conflict(f"workspace {data.workspace!r} already has a key named {data.name!r}")
     check_scope(session, workspace_id=workspace.id, servers=data.servers, tools=data.tools)
+    owner_user_id = owner_of(session, workspace_id=workspace.id, owner=data.owner)
     secret = data.secret or apikeys.new_secret()
     key_hash = apikeys.hash_secret(secret)
     _check_secret_unused(session, key_hash=key_hash, key_id=None)
@@ -56,6 +69,7 @@ def create(session: Session, *, data: AgentKeyCreate, record_revision: bool = Tr
         name=data.name,
         expires_at=as_utc(data.expires_at),
         workspace_id=workspace.id,
+        owner_user_id=owner_user_id,
         key_hash=key_hash,
         prefix=apikeys.display_prefix(secret),
         scope_servers=list(dict.fromkeys(data.servers)),
@@ -142,7 +156,8 @@ def revoke(session: Session, *, key_id: str) -> AgentKey:
 
 
 def delete(session: Session, *, key_id: str) -> None:
-    """Delete a key for good."""
+    """Delete a key for good, with the grants to it."""
+    access_refs.forget_subject(session, kind="agent", subject_id=key_id)
     session.delete(get(session, key_id=key_id))
     revisions.record(session, reason=f"key {key_id} deleted")
     session.flush()
@@ -154,6 +169,7 @@ def to_public(key: AgentKey, *, workspace: str) -> AgentKeyPublic:
         id=key.id,
         name=key.name,
         workspace=workspace,
+        owner=key.owner_user_id,
         prefix=key.prefix,
         expires_at=key.expires_at,
         servers=key.scope_servers,

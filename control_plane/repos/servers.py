@@ -26,7 +26,7 @@ from control_plane.models.upstream_auth import (
     UpstreamAuthIn,
     UpstreamAuthPublic,
 )
-from control_plane.repos import revisions, workspaces
+from control_plane.repos import access_refs, revisions, workspaces
 from control_plane.repos.errors import Conflict, NotFound
 from shared.snapshot.credentials import IdentityForwarding
 
@@ -184,8 +184,9 @@ def update(
 
 
 def delete(session: Session, *, slug: str) -> None:
-    """Delete a server, its tools, and every key scope entry that names it."""
+    """Delete a server, its tools, the grants about it, and every key scope entry that names it."""
     server = get(session, slug=slug)
+    access_refs.forget_server(session, server_id=server.id)
     for tool in list_tools(session, server=server):
         session.delete(tool)
     for key in list(session.exec(select(AgentKey).where(AgentKey.workspace_id == server.workspace_id))):

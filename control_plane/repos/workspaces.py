@@ -6,7 +6,7 @@ from sqlalchemy import func
 from sqlmodel import Session, select
 
 from control_plane.models import AgentKey, Server, Workspace, WorkspaceCreate
-from control_plane.repos import revisions
+from control_plane.repos import access_refs, revisions
 from control_plane.repos.errors import Conflict, NotFound
 
 
@@ -68,6 +68,7 @@ def delete(session: Session, *, slug: str) -> None:
         raise Conflict(
             f"workspace {slug!r} still owns {servers} server(s) and {keys} key(s); delete them first"
         )
+    access_refs.forget_workspace(session, workspace_id=workspace.id)  # members, teams, webhook
     session.delete(workspace)
     revisions.record(session, reason=f"workspace {slug} deleted")
     session.flush()

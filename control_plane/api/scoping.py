@@ -1,0 +1,29 @@
+"""Authorization helpers the access-control routes share (users, members, teams, grants, webhook, preview).
+
+Each route asks the :class:`~control_plane.api.actor.Actor` before it reads or writes: the
+organization admin for organization things, the admin of the owning workspace for workspace
+things; listings are cut to the workspaces the caller administers.
+"""
+
+from __future__ import annotations
+
+from sqlmodel import Session
+
+from control_plane.api.actor import Actor, forbidden
+from control_plane.models import Workspace
+from control_plane.repos import workspaces
+
+
+def administered_workspace(session: Session, actor: Actor, slug: str) -> Workspace:
+    """The workspace ``slug`` (404 when missing), if the caller administers it (403 otherwise)."""
+    workspace = workspaces.get(session, slug=slug)
+    actor.require_workspace_admin(workspace.id, workspace.slug)
+    return workspace
+
+
+def listing_scope(actor: Actor) -> frozenset[str] | None:
+    """Ids of the workspaces a listing may show (``None``: all); 403 for a caller who administers none."""
+    scope = actor.administered_workspaces()
+    if scope is not None and not scope:
+        raise forbidden(f"{actor.label} is not an admin of any workspace")
+    return scope
