@@ -11,10 +11,10 @@ belongs to a workspace. Roles:
 
 The bootstrap admin token (``MCPGW_ADMIN_TOKEN``) is an organization admin.
 
-403 or 404: a caller with no role at all in a resource's workspace gets 404, worded exactly as
-for a resource that does not exist, so it cannot probe another tenant's names; a caller who can
-see the workspace (any role there, or an organization role) but lacks the right gets 403 naming
-what it lacks. Organization-level operations answer 403 to everyone but organization admins.
+403, never 404, for what exists but is not the caller's: resource names (server and workspace
+slugs) are global and appear in MCP URLs, so a 404 would hide little, while a 403 that names
+the missing role tells an admin what to ask for. It never shows the resource itself.
+404 means only that the resource does not exist.
 """
 
 from __future__ import annotations
@@ -28,11 +28,6 @@ from fastapi import HTTPException, status
 def forbidden(reason: str) -> HTTPException:
     """A 403 naming what the caller lacks."""
     return HTTPException(status_code=status.HTTP_403_FORBIDDEN, detail=reason)
-
-
-def hidden(reason: str) -> HTTPException:
-    """A 404 worded like the repositories' own "does not exist" answers."""
-    return HTTPException(status_code=status.HTTP_404_NOT_FOUND, detail=reason)
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,10 +48,6 @@ class Actor:
     @property
     def is_org_admin(self) -> bool:
         return self.org_role == "admin"
-
-    def sees(self, workspace_id: str) -> bool:
-        """Does this caller have any role in the workspace (or an organization role)?"""
-        return self.org_role in ("admin", "auditor") or workspace_id in self.workspace_roles
 
     def administers(self, workspace_id: str) -> bool:
         """May this caller manage the workspace's resources?"""
@@ -91,21 +82,19 @@ class Actor:
         if not self.administers(workspace_id):
             raise forbidden(f"{self.label} is not an admin of workspace '{workspace_slug or workspace_id}'")
 
-    def require_some_admin_role(self) -> None:
-        """403 unless the caller administers at least one workspace (for listings)."""
-        if self.administered_workspaces() == frozenset():
+    def admin_listing_scope(self) -> frozenset[str] | None:
+        """Workspaces a listing of managed things may show (``None``: all); 403 if the caller manages none."""
+        scope = self.administered_workspaces()
+        if scope is not None and not scope:
             raise forbidden(f"{self.label} is not an admin of any workspace")
+        return scope
 
-    def require_some_audit_role(self) -> None:
-        """403 unless the caller reads the audit of at least one workspace."""
-        if self.audited_workspaces() == frozenset():
+    def audit_listing_scope(self) -> frozenset[str] | None:
+        """Workspaces whose audit events a listing may show (``None``: all); 403 if none."""
+        scope = self.audited_workspaces()
+        if scope is not None and not scope:
             raise forbidden(f"{self.label} may not read the audit of any workspace")
-
-    def require_admin_of(self, workspace_id: str, *, missing: str, workspace_slug: str = "") -> None:
-        """Like :meth:`require_workspace_admin`, but 404 ``missing`` when the caller cannot see the workspace."""
-        if not self.administers(workspace_id) and not self.sees(workspace_id):
-            raise hidden(missing)
-        self.require_workspace_admin(workspace_id, workspace_slug)
+        return scope
 
     def require_audit_reader(self, workspace_id: str, workspace_slug: str = "") -> None:
         """403 unless the caller may read the workspace's audit events."""

@@ -24,6 +24,8 @@ class AuditFilter:
     status: str | None = None
     since: datetime | None = None
     until: datetime | None = None
+    workspaces: frozenset[str] | None = None
+    """Slugs of the only workspaces whose events may be listed (the caller's audit rights)."""
 
 
 def encode_cursor(seq: int) -> str:
@@ -59,6 +61,8 @@ def list_events(
     ):
         if value is not None:
             query = query.where(column == value)
+    if where.workspaces is not None:
+        query = query.where(AuditEvent.workspace.in_(sorted(where.workspaces)))  # type: ignore[attr-defined]
     if where.since is not None:
         query = query.where(AuditEvent.time >= where.since)
     if where.until is not None:

@@ -77,6 +77,7 @@ def create(
         introspection_client_id=data.introspection_client_id,
         introspection_secret_encrypted=secrets.encrypt(secret) if secret else "",
         leeway_seconds=data.leeway_seconds,
+        admin_login=data.admin_login,
         servers=sorted(set(data.servers)),
     )
     session.add(provider)

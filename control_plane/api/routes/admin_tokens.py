@@ -1,8 +1,8 @@
 """``/api/v1/admin-tokens`` and ``/api/v1/me``: admin API tokens, and who the caller is.
 
 Anyone authenticated may create, list and revoke tokens for themself; an organization admin
-may do so for any user. Another user's token is answered 404 to everyone else, as if it did
-not exist. The bootstrap token is no user: it must name ``user_id``.
+may do so for any user; anyone else touching another user's token gets 403. The bootstrap
+token is no user: it must name ``user_id``.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from fastapi import APIRouter, status
 from pydantic import BaseModel, Field
 from sqlmodel import select
 
-from control_plane.api.actor import Actor, hidden
+from control_plane.api.actor import Actor, forbidden
 from control_plane.api.deps import ActorDep, SessionDep
 from control_plane.models import User, Workspace
 from control_plane.models.admin_token import AdminTokenCreate, AdminTokenCreated, AdminTokenPublic
@@ -77,7 +77,7 @@ def revoke_admin_token(session: SessionDep, actor: ActorDep, token_id: str) -> A
     """Revoke a token at once (idempotent); the caller's own, or any for an organization admin."""
     row = admin_tokens.get(session, token_id=token_id)
     if not actor.is_org_admin and row.user_id != actor.user_id:
-        raise hidden(f"admin token {token_id!r} does not exist")
+        raise forbidden(f"{actor.label} may revoke only its own admin tokens")
     return admin_tokens.to_public(admin_tokens.revoke(session, row=row, now=utcnow()))
 
 

@@ -1,4 +1,8 @@
-"""``/api/v1/audit-events``: the calls data planes reported, newest first, with cursor pagination."""
+"""``/api/v1/audit-events``: the calls data planes reported, newest first, with cursor pagination.
+
+Organization admins and auditors read every event; workspace admins and auditors read the
+events of their workspaces only (events that name no workspace are organization-level).
+"""
 
 from __future__ import annotations
 
@@ -8,9 +12,9 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
-from control_plane.api.deps import SessionDep
+from control_plane.api.deps import ActorDep, SessionDep
 from control_plane.models import AuditEventPublic
-from control_plane.repos import audit_query
+from control_plane.repos import audit_query, workspaces
 from control_plane.repos.keys import as_utc
 
 router = APIRouter(prefix="/audit-events", tags=["audit"])
@@ -25,6 +29,7 @@ class AuditPage(BaseModel):
 @router.get("", summary="List audit events")
 def list_audit_events(
     session: SessionDep,
+    actor: ActorDep,
     server: str | None = None,
     key: Annotated[str | None, Query(description="key id")] = None,
     key_name: str | None = None,
@@ -35,7 +40,12 @@ def list_audit_events(
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     cursor: Annotated[str | None, Query(description="next_cursor of the previous page")] = None,
 ) -> AuditPage:
-    """Audit events matching every given filter, newest first."""
+    """Audit events the caller may read matching every given filter, newest first."""
+    scope = actor.audit_listing_scope()
+    readable = None
+    if scope is not None:
+        slugs = workspaces.slugs_by_id(session)
+        readable = frozenset(slugs[ws] for ws in scope if ws in slugs)
     where = audit_query.AuditFilter(
         server=server,
         key_id=key,
@@ -44,6 +54,7 @@ def list_audit_events(
         status=status,
         since=as_utc(since),
         until=as_utc(until),
+        workspaces=readable,
     )
     rows, next_cursor = audit_query.list_events(session, where=where, limit=limit, cursor=cursor)
     return AuditPage(items=[AuditEventPublic.model_validate(r) for r in rows], next_cursor=next_cursor)
