@@ -14,16 +14,21 @@ from anyio import from_thread
 
 from control_plane.crypto import SecretBox
 from control_plane.db import Database
-from control_plane.discovery import DiscoveredTool, DiscoveryFailed, discover_tools
+from control_plane.discovery import DiscoveredTool, DiscoveryFailed, discover_stdio_tools, discover_tools
 from control_plane.models import Tool
 from control_plane.repos import servers
 
 
-def discover_now(*, url: str, headers: dict[str, str], timeout: float) -> list[DiscoveredTool]:
-    """Run :func:`discover_tools` from a worker thread; raises :class:`DiscoveryFailed`."""
+def discover_now(target: servers.Connection, *, timeout: float) -> list[DiscoveredTool]:
+    """Discover the tools of ``target`` from a worker thread; raises :class:`DiscoveryFailed`.
+
+    A stdio server is launched here for the time of the discovery.
+    """
 
     async def run() -> list[DiscoveredTool]:
-        return await discover_tools(url=url, headers=headers, timeout=timeout)
+        if target.stdio is not None:
+            return await discover_stdio_tools(target=target.stdio, timeout=timeout)
+        return await discover_tools(url=target.url, headers=target.headers, timeout=timeout)
 
     return from_thread.run(run)
 
@@ -37,7 +42,7 @@ def refresh(db: Database, *, slug: str, secrets: SecretBox, timeout: float) -> l
     with db.transaction() as session:
         target = servers.connection(session, slug=slug, secrets=secrets)
     try:
-        catalog = discover_now(url=target.url, headers=target.headers, timeout=timeout)
+        catalog = discover_now(target, timeout=timeout)
     except DiscoveryFailed as exc:
         with db.transaction() as session:
             servers.record_discovery_error(session, slug=slug, reason=str(exc))

@@ -2,22 +2,36 @@
 
 Discovery is bounded in time and never raises anything but :class:`DiscoveryFailed`, whose
 message says what went wrong in terms an admin can act on (and never contains header values).
+
+A stdio server is discovered by launching its command here, on the control plane, with the
+official client's stdio transport and the same environment rule as on data planes
+(``shared.stdio_env``): the configured env plus ``PATH``/``HOME``/``LANG``, never the control
+plane's own variables (the SDK adds its fixed list of harmless names: ``LOGNAME``, ``SHELL``,
+``TERM``, ``USER``). The child's stderr goes to this module's log at debug level.
 """
 
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+import logging
+import tempfile
+from collections.abc import AsyncIterator
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from dataclasses import dataclass, field
 from typing import Any
 
 import anyio
 import httpx2
 from mcp import Client
+from mcp.client.stdio import StdioServerParameters, stdio_client
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.exceptions import MCPError
 from mcp.types import Tool as McpTool
 
 from shared.snapshot import canonical_bytes
+from shared.stdio_env import child_environment
+
+logger = logging.getLogger(__name__)
 
 MAX_PAGES = 100
 """A server that keeps returning cursors is cut off after this many pages."""
@@ -36,6 +50,16 @@ class DiscoveredTool:
     input_schema: dict[str, Any]
     annotations: dict[str, Any]
     definition_hash: str
+
+
+@dataclass(frozen=True, slots=True)
+class StdioTarget:
+    """A stdio server to launch for discovery (env values decrypted: never log them)."""
+
+    command: str
+    args: tuple[str, ...] = ()
+    env: dict[str, str] = field(default_factory=dict, repr=False)
+    cwd: str = ""
 
 
 def definition_hash(
@@ -68,8 +92,8 @@ def _to_discovered(tool: McpTool) -> DiscoveredTool:
     )
 
 
-async def _list_all(url: str, http: httpx2.AsyncClient) -> list[DiscoveredTool]:
-    async with Client(streamable_http_client(url, http_client=http), mode="auto") as client:
+async def _list_all(transport: AbstractAsyncContextManager[Any]) -> list[DiscoveredTool]:
+    async with Client(transport, mode="auto") as client:
         tools: list[DiscoveredTool] = []
         cursor: str | None = None
         for _ in range(MAX_PAGES):
@@ -95,6 +119,8 @@ def _describe(exc: BaseException) -> str:
         return f"cannot connect to the upstream: {exc}"
     if isinstance(exc, httpx2.HTTPError):
         return f"HTTP error talking to the upstream: {type(exc).__name__}: {exc}"
+    if isinstance(exc, OSError):
+        return f"cannot start or talk to the upstream: {type(exc).__name__}: {exc}"
     return f"{type(exc).__name__}: {exc}"
 
 
@@ -108,10 +134,56 @@ async def discover_tools(
 
     Raises :class:`DiscoveryFailed` for any failure (unreachable, HTTP error, MCP error, timeout).
     """
+    return await _bounded(_over_http(url, headers, timeout), timeout)
+
+
+async def discover_stdio_tools(
+    *,
+    target: StdioTarget,
+    timeout: float,  # noqa: ASYNC109  (one bound over launch, handshake and every page)
+) -> list[DiscoveredTool]:
+    """Every tool the stdio server ``target`` lists, launched here and stopped afterwards.
+
+    Raises :class:`DiscoveryFailed` for any failure (command not found, exit, MCP error, timeout).
+    """
+    return await _bounded(_over_stdio(target), timeout)
+
+
+@asynccontextmanager
+async def _over_http(url: str, headers: dict[str, str], io_timeout: float) -> AsyncIterator[Any]:
+    async with (
+        httpx2.AsyncClient(headers=headers, timeout=io_timeout) as http,
+        streamable_http_client(url, http_client=http) as streams,
+    ):
+        yield streams
+
+
+@asynccontextmanager
+async def _over_stdio(target: StdioTarget) -> AsyncIterator[Any]:
+    params = StdioServerParameters(
+        command=target.command,
+        args=list(target.args),
+        env=child_environment(target.env),
+        cwd=target.cwd or None,
+    )
+    with tempfile.TemporaryFile("w+", encoding="utf-8", errors="replace") as errlog:
+        try:
+            async with stdio_client(params, errlog=errlog) as streams:
+                yield streams
+        finally:
+            errlog.seek(0)
+            tail = errlog.read()[-2000:]
+            if tail:
+                logger.debug("stdio server %r wrote to stderr during discovery: %s", target.command, tail)
+
+
+async def _bounded(
+    transport: AbstractAsyncContextManager[Any],
+    timeout: float,  # noqa: ASYNC109
+) -> list[DiscoveredTool]:
     try:
         with anyio.fail_after(timeout):
-            async with httpx2.AsyncClient(headers=headers, timeout=timeout) as http:
-                return await _list_all(url, http)
+            return await _list_all(transport)
     except DiscoveryFailed:
         raise
     except TimeoutError as exc:

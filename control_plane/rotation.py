@@ -28,7 +28,7 @@ def reencrypt_all(db: Database, box: SecretBox) -> int:
     changed = 0
     with db.transaction() as session:
         for server in session.exec(select(Server)):
-            for column in ("headers_encrypted", "auth_secret_encrypted"):
+            for column in ("headers_encrypted", "auth_secret_encrypted", "env_encrypted"):
                 value: str = getattr(server, column)
                 if value and not box.is_current(value):
                     setattr(server, column, box.encrypt(box.decrypt(value)))

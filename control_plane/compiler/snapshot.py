@@ -30,7 +30,7 @@ from joserfc.errors import JoseError
 from joserfc.jwk import OKPKey
 from sqlmodel import Session, select
 
-from control_plane.compiler import access, credentials, providers
+from control_plane.compiler import access, credentials, providers, stdio
 from control_plane.crypto import SecretBox, SecretBoxError
 from control_plane.models import AgentKey, DataPlaneGroup, Server, Tool, Workspace
 from control_plane.repos import revisions
@@ -121,7 +121,15 @@ def compile_group(
             group_key=lambda: _group_key(group),
             digest=lambda name, value: _digest(key_material, f"webhook:{name}", value),
         )
-    except (providers.IdentityCompileError, access.AccessCompileError) as exc:
+        stable, sealed = stdio.attach_env(
+            session,
+            stable=stable,
+            sealed=sealed,
+            secrets=secrets,
+            group_key=lambda: _group_key(group),
+            digest=lambda name, value: _digest(key_material, f"env:{name}", value),
+        )
+    except (providers.IdentityCompileError, access.AccessCompileError, stdio.StdioCompileError) as exc:
         raise CompileError(str(exc)) from exc
     content_key = content_hash(snapshot_document(stable) | {"group_key": group.public_key})
     return CompiledSnapshot(snapshot=with_content_hash(sealed), content_key=content_key)
@@ -141,8 +149,9 @@ def _servers(
         entries[server.slug] = ServerEntry(
             id=server.id,
             workspace=workspace_slugs.get(server.workspace_id, ""),
-            transport="streamable-http",
+            transport="stdio" if server.transport == "stdio" else "streamable-http",
             url=server.url,
+            stdio=stdio.stdio_entry(server),
             timeout_seconds=server.timeout_seconds,
             tools=tools.get(server.id, {}),
             identity=credentials.server_identity(server),

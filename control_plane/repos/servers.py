@@ -1,8 +1,8 @@
 """Upstream servers and their tool catalogs.
 
-Header values and the upstream credential's secret (bearer token, API-key value, OAuth client
-secret) are stored only encrypted (``SecretBox``); only header names and the credential's type
-and non-secret fields are ever presented.
+Header values, a stdio server's env values and the upstream credential's secret (bearer token,
+API-key value, OAuth client secret) are stored only encrypted (``SecretBox``); only header and
+env names and the credential's type and non-secret fields are ever presented.
 """
 
 from __future__ import annotations
@@ -17,9 +17,10 @@ from pydantic import TypeAdapter
 from sqlmodel import Session, select
 
 from control_plane.crypto import SecretBox
-from control_plane.discovery import DiscoveredTool
+from control_plane.discovery import DiscoveredTool, StdioTarget
 from control_plane.models import AgentKey, Server, ServerCreate, ServerPublic, ServerUpdate, Tool
 from control_plane.models.common import utcnow
+from control_plane.models.server import transport_problem
 from control_plane.models.upstream_auth import (
     ApiKeyAuthIn,
     BearerAuthIn,
@@ -27,7 +28,7 @@ from control_plane.models.upstream_auth import (
     UpstreamAuthPublic,
 )
 from control_plane.repos import access_refs, revisions, workspaces
-from control_plane.repos.errors import Conflict, NotFound
+from control_plane.repos.errors import Conflict, Invalid, NotFound
 from shared.snapshot.credentials import IdentityForwarding
 
 
@@ -38,6 +39,8 @@ class Connection:
     slug: str
     url: str
     headers: dict[str, str]
+    stdio: StdioTarget | None = None
+    """For a stdio server: what discovery launches (env values decrypted)."""
 
 
 _AUTH = TypeAdapter[UpstreamAuthIn](UpstreamAuthIn)
@@ -98,6 +101,23 @@ def open_headers(secrets: SecretBox, server: Server) -> dict[str, str]:
     return headers
 
 
+def open_env(secrets: SecretBox, server: Server) -> dict[str, str]:
+    """The decrypted stdio environment of ``server`` (never log it)."""
+    if not server.env_encrypted:
+        return {}
+    env: dict[str, str] = json.loads(secrets.decrypt(server.env_encrypted))
+    return env
+
+
+def target_of(data: ServerCreate) -> Connection:
+    """What discovery reaches for a server about to be registered."""
+    if data.transport == "stdio":
+        stdio = StdioTarget(command=data.command, args=tuple(data.args), env=dict(data.env), cwd=data.cwd)
+        return Connection(slug=data.slug, url="", headers={}, stdio=stdio)
+    url, headers = with_credentials(data.url, data.headers, data.auth)
+    return Connection(slug=data.slug, url=url, headers=headers)
+
+
 def create(
     session: Session,
     *,
@@ -121,6 +141,14 @@ def create(
         header_names=sorted(data.headers),
         discovery_error=discovery_error[:2000],
         identity=data.identity.model_dump(mode="json"),
+        command=data.command,
+        args=list(data.args),
+        cwd=data.cwd,
+        env_names=sorted(data.env),
+        env_encrypted=seal_headers(secrets, data.env) if data.env else "",
+        min_processes=data.min_processes,
+        max_processes=data.max_processes,
+        idle_timeout_seconds=data.idle_timeout_seconds,
     )
     server.auth, server.auth_secret_encrypted = split_auth(secrets, data.auth)
     session.add(server)
@@ -159,7 +187,7 @@ def update(
     """Apply the fields set in ``data``; returns the server and whether anything changed."""
     server = get(session, slug=slug)
     changed = False
-    fields = data.model_dump(exclude_unset=True, exclude={"headers", "auth", "identity"})
+    fields = data.model_dump(exclude_unset=True, exclude={"headers", "auth", "identity", "env"})
     for name, value in fields.items():
         if value is not None and getattr(server, name) != value:
             setattr(server, name, value)
@@ -174,13 +202,37 @@ def update(
     if data.identity is not None and server.identity != data.identity.model_dump(mode="json"):
         server.identity = data.identity.model_dump(mode="json")
         changed = True
+    if data.env is not None and open_env(secrets, server) != data.env:
+        server.env_encrypted = seal_headers(secrets, data.env) if data.env else ""
+        server.env_names = sorted(data.env)
+        changed = True
     if changed:
+        _check_transport(server, secrets)
         server.updated_at = utcnow()
         session.add(server)
         if record_revision:
             revisions.record(session, reason=f"server {slug} updated")
         session.flush()
     return server, changed
+
+
+def _check_transport(server: Server, secrets: SecretBox) -> None:
+    """:class:`Invalid` when an update left the server's fields unfit for its transport."""
+    problem = transport_problem(
+        transport=server.transport,
+        url=server.url,
+        command=server.command,
+        args=server.args,
+        env=open_env(secrets, server),
+        cwd=server.cwd,
+        min_processes=server.min_processes,
+        max_processes=server.max_processes,
+        headers=bool(server.header_names),
+        auth=str((server.auth or {}).get("type", "none")),
+        identity=IdentityForwarding.model_validate(server.identity or {}),
+    )
+    if problem is not None:
+        raise Invalid(problem)
 
 
 def delete(session: Session, *, slug: str) -> None:
@@ -201,8 +253,13 @@ def delete(session: Session, *, slug: str) -> None:
 
 
 def connection(session: Session, *, slug: str, secrets: SecretBox) -> Connection:
-    """URL and decrypted headers of the server ``slug``, its static credential applied."""
+    """URL and decrypted headers of the server ``slug``, its static credential applied
+    (for a stdio server: its command and decrypted env)."""
     server = get(session, slug=slug)
+    if server.transport == "stdio":
+        env = open_env(secrets, server)
+        stdio = StdioTarget(command=server.command, args=tuple(server.args), env=env, cwd=server.cwd)
+        return Connection(slug=server.slug, url="", headers={}, stdio=stdio)
     url, headers = with_credentials(server.url, open_headers(secrets, server), open_auth(secrets, server))
     return Connection(slug=server.slug, url=url, headers=headers)
 
