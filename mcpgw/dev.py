@@ -151,6 +151,8 @@ async def _serve(args: argparse.Namespace) -> int:
             "MCPGW_DP_VERIFY_KEY": str(state_dir / "signing-key.pub.jwk"),
             "MCPGW_DP_GROUP_KEY": str(state_dir / "groups" / "default.jwk"),
             "MCPGW_DP_STATE_DIR": str(state_dir / "data-plane"),
+            # The embedded gateway runs the stdio servers its own admin registers.
+            "MCPGW_DP_ALLOW_STDIO": os.environ.get("MCPGW_DP_ALLOW_STDIO", "true"),
         }
         dp = await stack.enter_async_context(_child("-m", "mcpgw.cli", "data-plane", env=dp_env))
         await _wait_http(f"http://{dp_admin}/readyz", seconds=30, what="data plane", proc=dp)
