@@ -55,7 +55,10 @@ class StdioHost:
     async def start(self) -> None:
         """Create the socket directory, serve the pools, start those of the current snapshot."""
         self._directory.mkdir(mode=0o700)  # fails if it exists: nobody else prepared it for us
-        self._runner = web.AppRunner(build_app(self.pool), access_log=None, handler_cancellation=True)
+        # Handlers end when the upstream client hangs up; a short shutdown bound covers the rest.
+        self._runner = web.AppRunner(
+            build_app(self.pool), access_log=None, handler_cancellation=True, shutdown_timeout=2.0
+        )
         await self._runner.setup()
         await web.UnixSite(self._runner, str(self.socket_path)).start()
         self.socket_path.chmod(0o600)
