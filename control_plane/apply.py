@@ -10,9 +10,9 @@ revision, and only when something changed, so applying the same document twice i
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 from sqlmodel import Session
 
 from control_plane.apply_access import (
@@ -45,11 +45,13 @@ from control_plane.models import (
 from control_plane.models.common import SLUG_PATTERN
 from control_plane.models.grant import GrantCreate
 from control_plane.models.identity import DEFAULT_ALGORITHMS, ClaimMappingModel, IdentityProviderKind
+from control_plane.models.server import STDIO_FIELDS, EnvName, TransportName, check_transport_fields
 from control_plane.models.upstream_auth import NoAuthIn, UpstreamAuthIn
 from control_plane.repos import identity_providers, keys, revisions, servers, workspaces
 from control_plane.repos.errors import Conflict, Invalid
 from shared.apikeys import MIN_SECRET_LENGTH
 from shared.snapshot.credentials import IdentityForwarding
+from shared.snapshot.stdio import MAX_PROCESSES_LIMIT
 
 
 class _Strict(BaseModel):
@@ -64,12 +66,24 @@ class ApplyWorkspace(_Strict):
 class ApplyServer(_Strict):
     slug: str = Field(pattern=SLUG_PATTERN, max_length=64)
     workspace: str
-    url: str = Field(max_length=2000)
-    transport: Literal["streamable-http"] = "streamable-http"
+    url: str = Field(default="", max_length=2000)
+    transport: TransportName = "streamable-http"
     headers: dict[str, str] = Field(default_factory=dict, description="static upstream headers (secrets)")
     auth: UpstreamAuthIn = Field(default_factory=NoAuthIn, description="upstream credential (secrets)")
     identity: IdentityForwarding = Field(default_factory=IdentityForwarding)
     timeout_seconds: float = Field(default=60.0, gt=0, le=3600)
+    command: str = Field(default="", max_length=2000, description="stdio: the executable")
+    args: list[str] = Field(default_factory=list)
+    env: dict[EnvName, str] = Field(default_factory=dict, description="stdio environment (secrets)")
+    cwd: str = Field(default="", max_length=2000)
+    min_processes: int = Field(default=0, ge=0, le=MAX_PROCESSES_LIMIT)
+    max_processes: int = Field(default=4, ge=1, le=MAX_PROCESSES_LIMIT)
+    idle_timeout_seconds: float = Field(default=300.0, gt=0, le=86_400)
+
+    @model_validator(mode="after")
+    def _fits_transport(self) -> ApplyServer:
+        check_transport_fields(self)
+        return self
 
 
 class ApplyKey(_Strict):
@@ -218,6 +232,7 @@ def _apply_workspace(session: Session, item: ApplyWorkspace) -> AppliedWorkspace
 
 def _apply_server(session: Session, item: ApplyServer, secrets: SecretBox) -> AppliedServer:
     existing = servers.find(session, slug=item.slug)
+    stdio = item.model_dump(include=set(STDIO_FIELDS))
     if existing is None:
         data = ServerCreate(
             slug=item.slug,
@@ -228,6 +243,7 @@ def _apply_server(session: Session, item: ApplyServer, secrets: SecretBox) -> Ap
             auth=item.auth,
             identity=item.identity,
             timeout_seconds=item.timeout_seconds,
+            **stdio,
         )
         servers.create(session, data=data, secrets=secrets, record_revision=False)
         return AppliedServer(slug=item.slug, action="created", needs_discovery=True)
@@ -237,6 +253,8 @@ def _apply_server(session: Session, item: ApplyServer, secrets: SecretBox) -> Ap
         existing.url != item.url
         or servers.open_headers(secrets, existing) != item.headers
         or servers.open_auth(secrets, existing) != item.auth
+        or (existing.command, existing.args, existing.cwd) != (item.command, item.args, item.cwd)
+        or servers.open_env(secrets, existing) != item.env
     )
     update = ServerUpdate(
         url=item.url,
@@ -245,6 +263,7 @@ def _apply_server(session: Session, item: ApplyServer, secrets: SecretBox) -> Ap
         headers=item.headers,
         auth=item.auth,
         identity=item.identity,
+        **stdio,
     )
     _, changed = servers.update(session, slug=item.slug, data=update, secrets=secrets, record_revision=False)
     return AppliedServer(

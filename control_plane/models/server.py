@@ -53,6 +53,29 @@ def transport_problem(
     return None
 
 
+STDIO_FIELDS = ("command", "args", "env", "cwd", "min_processes", "max_processes", "idle_timeout_seconds")
+"""The stdio settings of a server as written (``ServerCreate``, ``ServerUpdate``, ``gateway.yaml``)."""
+
+
+def check_transport_fields(server: Any) -> None:
+    """``ValueError`` naming the problem when a written server's fields do not fit its transport."""
+    problem = transport_problem(
+        transport=server.transport,
+        url=server.url,
+        command=server.command,
+        args=server.args,
+        env=server.env,
+        cwd=server.cwd,
+        min_processes=server.min_processes,
+        max_processes=server.max_processes,
+        headers=bool(server.headers),
+        auth=server.auth.type,
+        identity=server.identity,
+    )
+    if problem is not None:
+        raise ValueError(problem)
+
+
 class ServerBase(SQLModel):
     slug: str = Field(index=True, unique=True, max_length=64, schema_extra={"pattern": SLUG_PATTERN})
     url: str = Field(default="", max_length=2000, description="Streamable HTTP servers only")
@@ -94,21 +117,7 @@ class ServerCreate(ServerBase):
 
     @model_validator(mode="after")
     def _fits_transport(self) -> ServerCreate:
-        problem = transport_problem(
-            transport=self.transport,
-            url=self.url,
-            command=self.command,
-            args=self.args,
-            env=self.env,
-            cwd=self.cwd,
-            min_processes=self.min_processes,
-            max_processes=self.max_processes,
-            headers=bool(self.headers),
-            auth=self.auth.type,
-            identity=self.identity,
-        )
-        if problem is not None:
-            raise ValueError(problem)
+        check_transport_fields(self)
         return self
 
 

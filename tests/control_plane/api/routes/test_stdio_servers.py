@@ -168,3 +168,26 @@ def test_master_key_rotation_reencrypts_stdio_env(tmp_path: Path) -> None:
             assert servers.open_env(SecretBox(new_key), stored) == {"API_TOKEN": ENV_SECRET}
     finally:
         db.dispose()
+
+
+def test_gateway_yaml_registers_a_stdio_server_and_a_changed_env_asks_for_discovery_again(
+    client: TestClient,
+) -> None:
+    server = _stdio()
+    document = {"workspaces": [{"slug": "demo"}], "servers": [server]}
+
+    created = client.post("/api/v1/apply", json=document)
+    again = client.post("/api/v1/apply", json=document)
+    changed = client.post(
+        "/api/v1/apply", json={**document, "servers": [{**server, "env": {"API_TOKEN": "new"}}]}
+    )
+    refused = client.post("/api/v1/apply", json={**document, "servers": [{**server, "url": "http://x/mcp"}]})
+
+    assert created.status_code == 200, created.text
+    assert [s["action"] for s in created.json()["servers"]] == ["created"]
+    assert created.json()["discovery_errors"] == {}
+    assert [s["action"] for s in again.json()["servers"]] == ["unchanged"]
+    assert [s["action"] for s in changed.json()["servers"]] == ["updated"]
+    assert refused.status_code == 422 and "no url" in refused.text
+    assert {"echo", "exit"} <= {tool["name"] for tool in client.get("/api/v1/servers/st/tools").json()}
+    assert ENV_SECRET not in created.text
