@@ -300,3 +300,22 @@ async def test_a_reconfigured_stdio_server_gets_new_processes_and_old_sessions_e
         assert pool_of(dp) is not old_pool
     assert stale.status_code == 404
     assert color == "blue"
+
+
+async def test_a_command_that_cannot_start_is_answered_with_a_json_rpc_error(
+    keys: KeyPair, tmp_path: Path
+) -> None:
+    async with (
+        running_stdio_data_plane(keys, tmp_path, command="/nonexistent/mcp-server", args=[]) as dp,
+        httpx.AsyncClient(timeout=20) as http,
+    ):
+        response = await http.post(
+            dp.mcp_url(),
+            json={"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": _init_params()},
+            headers=headers(WIDE),
+        )
+    assert response.status_code == 502
+    assert response.json()["id"] == 1
+    assert response.json()["error"]["code"] == errors.UPSTREAM_UNREACHABLE
+    assert "cannot be started" in response.json()["error"]["message"]
+    assert "Mcp-Session-Id" not in response.headers
