@@ -32,6 +32,7 @@ function jwk(type, options, alg) {
 const ACCOUNT = {
   sub: 'test-user',
   email: 'test-user@example.test',
+  email_verified: true,
   groups: ['engineering'],
   realm_access: { roles: ['mcp-user'] },
 };
@@ -64,7 +65,7 @@ const provider = new Provider(issuer, {
   jwks: { keys: [jwk('rsa', { modulusLength: 2048 }, 'RS256'), jwk('ec', { namedCurve: 'P-256' }, 'ES256')] },
   cookies: { keys: ['mcpgw-test-cookie-key'] },
   scopes: ['openid', 'email', SCOPE],
-  claims: { openid: ['sub'], email: ['email'] },
+  claims: { openid: ['sub'], email: ['email', 'email_verified'] },
   features: {
     devInteractions: { enabled: false },
     clientCredentials: { enabled: true },
@@ -88,7 +89,12 @@ const provider = new Provider(issuer, {
   },
   async extraTokenClaims(_ctx, token) {
     if (token.accountId) {
-      return { email: ACCOUNT.email, groups: ACCOUNT.groups, realm_access: ACCOUNT.realm_access };
+      return {
+        email: ACCOUNT.email,
+        email_verified: ACCOUNT.email_verified,
+        groups: ACCOUNT.groups,
+        realm_access: ACCOUNT.realm_access,
+      };
     }
     return undefined;
   },
