@@ -2,14 +2,14 @@
 
 Each route asks the :class:`~control_plane.api.actor.Actor` before it reads or writes: the
 organization admin for organization things, the admin of the owning workspace for workspace
-things; listings are cut to the workspaces the caller administers.
+things; listings are cut to the workspaces the caller administers (``Actor.admin_listing_scope``).
 """
 
 from __future__ import annotations
 
 from sqlmodel import Session
 
-from control_plane.api.actor import Actor, forbidden
+from control_plane.api.actor import Actor
 from control_plane.models import Workspace
 from control_plane.repos import workspaces
 
@@ -20,10 +20,3 @@ def administered_workspace(session: Session, actor: Actor, slug: str) -> Workspa
     actor.require_workspace_admin(workspace.id, workspace.slug)
     return workspace
 
-
-def listing_scope(actor: Actor) -> frozenset[str] | None:
-    """Ids of the workspaces a listing may show (``None``: all); 403 for a caller who administers none."""
-    scope = actor.administered_workspaces()
-    if scope is not None and not scope:
-        raise forbidden(f"{actor.label} is not an admin of any workspace")
-    return scope

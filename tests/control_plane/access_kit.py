@@ -4,15 +4,38 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import select
 
 from control_plane.api.actor import Actor
 from control_plane.api.deps import require_admin
 from control_plane.models import User, WorkspaceMember
-from tests.control_plane.conftest import state_of
+from control_plane.settings import ControlPlaneSettings
+from tests.control_plane.conftest import ADMIN_TOKEN, state_of
+
+
+@pytest.fixture(name="settings", params=["sqlite", "postgresql"])
+def settings_on_both_databases(request: pytest.FixtureRequest, tmp_path: Path) -> ControlPlaneSettings:
+    """The ``settings`` fixture, once on SQLite and once on a fresh PostgreSQL database.
+
+    A test module opts in with ``from tests.control_plane.access_kit import settings_on_both_databases``.
+    """
+    url = (
+        request.getfixturevalue("postgres_url")
+        if request.param == "postgresql"
+        else f"sqlite:///{tmp_path / 'control-plane.db'}"
+    )
+    return ControlPlaneSettings(
+        state_dir=tmp_path / "state",
+        database_url=url,
+        admin_token=ADMIN_TOKEN,
+        master_key="",
+        discovery_timeout_seconds=5.0,
+    )
 
 
 def make_user(client: TestClient, email: str, **fields: Any) -> dict[str, Any]:

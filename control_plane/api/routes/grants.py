@@ -7,7 +7,7 @@ from sqlmodel import Session
 
 from control_plane.api.actor import Actor
 from control_plane.api.deps import ActorDep, SessionDep
-from control_plane.api.scoping import administered_workspace, listing_scope
+from control_plane.api.scoping import administered_workspace
 from control_plane.models import Grant, Workspace
 from control_plane.models.grant import GrantCreate, GrantPublic, GrantUpdate
 from control_plane.repos import grants
@@ -55,7 +55,7 @@ def list_grants(
     ),
 ) -> list[GrantPublic]:
     """Grants of the workspaces the caller administers, filtered by workspace, server, subject."""
-    scope = listing_scope(actor)
+    scope = actor.admin_listing_scope()
     if workspace is not None:
         scope = frozenset({administered_workspace(session, actor, workspace).id})
     server_id = None

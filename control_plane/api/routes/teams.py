@@ -7,7 +7,7 @@ from sqlmodel import Session
 
 from control_plane.api.actor import Actor
 from control_plane.api.deps import ActorDep, SessionDep
-from control_plane.api.scoping import administered_workspace, listing_scope
+from control_plane.api.scoping import administered_workspace
 from control_plane.models import Team, User
 from control_plane.models.team import TeamCreate, TeamMemberCreate, TeamMemberPublic, TeamPublic, TeamUpdate
 from control_plane.repos import teams, workspaces
@@ -37,7 +37,7 @@ def create_team(session: SessionDep, actor: ActorDep, body: TeamCreate) -> TeamP
 @router.get("", summary="List teams")
 def list_teams(session: SessionDep, actor: ActorDep, workspace: str | None = None) -> list[TeamPublic]:
     """Teams of the workspaces the caller administers (of ``workspace`` only when given)."""
-    scope = listing_scope(actor)
+    scope = actor.admin_listing_scope()
     if workspace is not None:
         scope = frozenset({administered_workspace(session, actor, workspace).id})
     slugs = workspaces.slugs_by_id(session)

@@ -5,7 +5,12 @@ from __future__ import annotations
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.control_plane.access_kit import acting_as, add_member, make_user
+from tests.control_plane.access_kit import (
+    acting_as,
+    add_member,
+    make_user,
+    settings_on_both_databases,  # noqa: F401  (SQLite and PostgreSQL)
+)
 from tests.control_plane.helpers import latest_revision, make_workspace
 
 
