@@ -20,6 +20,7 @@ from sqlalchemy import text
 from control_plane.compiler import compile_group
 from control_plane.crypto import SecretBox
 from control_plane.db import Database
+from control_plane.discovery import DiscoveryFailed, StdioTarget, discover_stdio_tools
 from control_plane.models import DataPlaneGroup, ServerCreate, WorkspaceCreate
 from control_plane.repos import servers, workspaces
 from control_plane.rotation import reencrypt_all
@@ -191,3 +192,9 @@ def test_gateway_yaml_registers_a_stdio_server_and_a_changed_env_asks_for_discov
     assert refused.status_code == 422 and "no url" in refused.text
     assert {"echo", "exit"} <= {tool["name"] for tool in client.get("/api/v1/servers/st/tools").json()}
     assert ENV_SECRET not in created.text
+
+
+async def test_discovery_of_a_stdio_server_that_exits_at_once_fails_with_a_reason() -> None:
+    target = StdioTarget(command=sys.executable, args=("-c", "import sys; sys.exit(2)"))
+    with pytest.raises(DiscoveryFailed, match="Connection closed"):
+        await discover_stdio_tools(target=target, timeout=10)
