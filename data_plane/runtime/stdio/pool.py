@@ -68,7 +68,7 @@ class StdioPool:
         self._wake = asyncio.Event()
         self._closed = False
         self._supervisor: asyncio.Task[None] | None = None
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._tasks: set[asyncio.Task[Any]] = set()
         self._numbers = iter(range(1, 1 << 62))
         self.changed = asyncio.Condition()
         """Notified whenever a process starts or ends (tests and health wait on it)."""
@@ -165,18 +165,33 @@ class StdioPool:
             channel = Channel(
                 self.launch, label=f"stdio {self.slug}#{next(self._numbers)}", on_gone=self._gone
             )
-            try:
-                await channel.process.start()
-            except (OSError, ValueError) as exc:
-                self._crashed()
-                logger.warning("stdio server %r cannot be started: %s", self.slug, exc)
-                raise SpawnFailed(f"the stdio server '{self.slug}' cannot be started: {exc}") from exc
-            self.channels.append(channel)
+            # Shielded: a caller that goes away mid-launch must not leave an untracked process;
+            # the process then joins the pool unassigned (and idles out above the minimum).
+            starting = asyncio.create_task(self._start(channel))
+            self._tasks.add(starting)
+            starting.add_done_callback(self._tasks.discard)
+            problem = await asyncio.shield(starting)
         finally:
             if reserved:
                 self._starting -= 1
-        await self._notify()
+        if problem is not None:
+            raise SpawnFailed(f"the stdio server '{self.slug}' cannot be started: {problem}")
         return channel
+
+    async def _start(self, channel: Channel) -> str | None:
+        """Start ``channel``'s process and add it to the pool; why it failed, else ``None``."""
+        try:
+            await channel.process.start()
+        except (OSError, ValueError) as exc:
+            self._crashed()
+            logger.warning("stdio server %r cannot be started: %s", self.slug, exc)
+            return str(exc)
+        if self._closed:
+            await channel.process.stop()
+            return "the pool is closing"
+        self.channels.append(channel)
+        await self._notify()
+        return None
 
     def _gone(self, channel: Channel) -> None:
         with contextlib.suppress(ValueError):
