@@ -117,8 +117,7 @@ class StdioPool:
             else:
                 channel.kind = "session"
         if channel is None:
-            channel = await self._launch(reserved=True)
-            channel.kind = "session"
+            channel = await self._launch("session")
         channel.session_id = secrets.token_urlsafe(18)
         self._sessions[channel.session_id] = channel
         logger.debug("%s serves session %s…", channel.process.label, channel.session_id[:6])
@@ -142,9 +141,7 @@ class StdioPool:
                     "are bound to sessions (max_processes)"
                 )
             self._starting += 1
-        channel = await self._launch(reserved=True)
-        channel.kind = "shared"
-        return channel
+        return await self._launch("shared")
 
     def _alive(self, kind: Kind) -> list[Channel]:
         return [c for c in self.channels if c.kind == kind and c.alive]
@@ -156,8 +153,11 @@ class StdioPool:
         running = sum(1 for c in self.channels if c.alive)
         return max(0, self.launch.max_processes - running - self._starting)
 
-    async def _launch(self, *, reserved: bool) -> Channel:
-        """Start one process (after the crash backoff); the caller reserved its slot."""
+    async def _launch(self, kind: Kind) -> Channel:
+        """Start one process for ``kind`` (after the crash backoff); the caller reserved its slot.
+
+        The kind is set before the process joins the pool, so no other request can take it.
+        """
         try:
             delay = self._not_before - self._clock()
             if delay > 0:
@@ -165,15 +165,19 @@ class StdioPool:
             channel = Channel(
                 self.launch, label=f"stdio {self.slug}#{next(self._numbers)}", on_gone=self._gone
             )
+            channel.kind = kind
             # Shielded: a caller that goes away mid-launch must not leave an untracked process;
             # the process then joins the pool unassigned (and idles out above the minimum).
             starting = asyncio.create_task(self._start(channel))
             self._tasks.add(starting)
             starting.add_done_callback(self._tasks.discard)
-            problem = await asyncio.shield(starting)
+            try:
+                problem = await asyncio.shield(starting)
+            except asyncio.CancelledError:
+                channel.kind = "fresh"  # its caller is gone: free for anyone
+                raise
         finally:
-            if reserved:
-                self._starting -= 1
+            self._starting -= 1
         if problem is not None:
             raise SpawnFailed(f"the stdio server '{self.slug}' cannot be started: {problem}")
         return channel
@@ -230,7 +234,7 @@ class StdioPool:
             if warm < self.launch.min_processes and self._room() > 0:
                 self._starting += 1
                 with contextlib.suppress(SpawnFailed):  # logged; the backoff delays the next try
-                    await self._launch(reserved=True)
+                    await self._launch("fresh")
                 continue
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(wait):

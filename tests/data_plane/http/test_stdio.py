@@ -26,7 +26,7 @@ from mcp.shared.exceptions import MCPError
 from data_plane import errors
 from data_plane import keys as app_keys
 from tests.data_plane.dpkit import RunningDataPlane
-from tests.data_plane.http.test_sessions import call, headers, open_session, read_events
+from tests.data_plane.http.test_sessions import answer_of, call, headers, open_session, read_events
 from tests.data_plane.kit import NARROW, WIDE, KeyPair, sign
 from tests.data_plane.stdio_kit import pool_of, running_stdio_data_plane, stdio_snapshot, until
 
@@ -319,3 +319,16 @@ async def test_a_command_that_cannot_start_is_answered_with_a_json_rpc_error(
     assert response.json()["error"]["code"] == errors.UPSTREAM_UNREACHABLE
     assert "cannot be started" in response.json()["error"]["message"]
     assert "Mcp-Session-Id" not in response.headers
+
+
+async def test_sessions_opened_at_the_same_time_get_a_process_each(dp: RunningDataPlane) -> None:
+    async with httpx.AsyncClient(timeout=20) as http:
+        opened = await asyncio.gather(*(open_session(http, dp.mcp_url()) for _ in range(3)))
+        tokens = [token for token, _ in opened]
+        pids = [
+            answer_of(await http.post(dp.mcp_url(), json=call("pid"), headers=headers(WIDE, token)))["result"]
+            for token in tokens
+        ]
+        for token in tokens:
+            await http.delete(dp.mcp_url(), headers=headers(WIDE, token))
+    assert len({pid["structuredContent"]["result"] for pid in pids}) == 3
