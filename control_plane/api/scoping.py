@@ -19,4 +19,3 @@ def administered_workspace(session: Session, actor: Actor, slug: str) -> Workspa
     workspace = workspaces.get(session, slug=slug)
     actor.require_workspace_admin(workspace.id, workspace.slug)
     return workspace
-
