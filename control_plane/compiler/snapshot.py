@@ -222,12 +222,17 @@ def key_entry(
     expires_at = _aware(key.expires_at) if key.expires_at is not None else None
     if expires_at is not None and expires_at <= _aware(now):
         return None
+    scope = _scope(key, servers)
+    if not scope and (key.scope_servers or key.scope_tools):
+        # Every server its scope named is gone: an empty scope would widen the key, so it is left
+        # out (the data planes refuse it as unknown).
+        return None
     return KeyEntry(
         id=key.id,
         name=key.name,
         workspace=workspace_slugs.get(key.workspace_id, ""),
         expires_at=int(expires_at.timestamp()) if expires_at is not None else None,
-        servers=_scope(key, servers),
+        servers=scope,
         user=key.owner_user_id or "",
     )
 

@@ -14,7 +14,6 @@ from sqlmodel import Session, select
 
 from control_plane.models import AdminToken, User
 from control_plane.models.admin_token import AdminTokenPublic
-from control_plane.models.common import utcnow
 from control_plane.repos.errors import Invalid, NotFound
 from control_plane.repos.keys import as_utc
 

@@ -236,7 +236,11 @@ def _check_transport(server: Server, secrets: SecretBox) -> None:
 
 
 def delete(session: Session, *, slug: str) -> None:
-    """Delete a server, its tools, the grants about it, and every key scope entry that names it."""
+    """Delete a server, its tools, the grants about it, and every key scope entry that names it.
+
+    A key whose scope named only this server is revoked: an empty scope would mean "no limit"
+    (a user-owned key) or "the workspace's grants" (a workspace key), more than it had.
+    """
     server = get(session, slug=slug)
     access_refs.forget_server(session, server_id=server.id)
     for tool in list_tools(session, server=server):
@@ -246,6 +250,8 @@ def delete(session: Session, *, slug: str) -> None:
             # JSON columns are replaced, not mutated in place, so the change is persisted.
             key.scope_servers = [s for s in key.scope_servers if s != slug]
             key.scope_tools = {s: t for s, t in key.scope_tools.items() if s != slug}
+            if not key.scope_servers and not key.scope_tools and key.revoked_at is None:
+                key.revoked_at = utcnow()
             session.add(key)
     session.delete(server)
     revisions.record(session, reason=f"server {slug} deleted")

@@ -103,6 +103,15 @@ def test_key_scope_maps_whole_server_grants_and_tool_lists(
     assert entry.name == "k"
 
 
+def test_a_key_whose_scope_names_only_missing_servers_is_left_out(database: Database, box: SecretBox) -> None:
+    # An empty compiled scope would widen the key (no limit for a user's key), so it goes.
+    add_workspace(database, "demo")
+    group, _ = add_group(database, "default")
+    _, secret = add_key(database, name="k", workspace="demo", servers=["gone"], tools={"vanished": ["x"]})
+
+    assert apikeys.hash_secret(secret) not in compile_for(database, group, box).snapshot.keys
+
+
 def test_sealed_header_opens_with_the_group_private_key_to_the_stored_value(
     database: Database, box: SecretBox
 ) -> None:

@@ -145,3 +145,18 @@ def test_deleting_a_server_removes_its_tools_and_every_key_scope_naming_it(
     assert scoped["servers"] == ["other"] and scoped["tools"] == {}
     with state_of(client).db.session() as session:
         assert session.execute(text("SELECT count(*) FROM tool")).scalar_one() == 0
+
+
+def test_deleting_the_only_server_of_a_key_scope_revokes_the_key(
+    client: TestClient, upstream: UpstreamServer
+) -> None:
+    make_workspace(client)
+    _register(client, upstream.url)
+    key = client.post(
+        "/api/v1/keys", json={"name": "k", "workspace": "demo", "tools": {"py": ["echo"]}}
+    ).json()
+
+    assert client.delete("/api/v1/servers/py").status_code == 204
+
+    revoked = client.get(f"/api/v1/keys/{key['id']}").json()
+    assert revoked["revoked_at"] is not None and revoked["tools"] == {}
