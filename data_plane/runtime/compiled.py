@@ -74,7 +74,6 @@ class CompiledSnapshot:
     version: str
     hash: str
     group: str
-    jws: str = field(repr=False)
     keys: dict[str, Principal]
     """SHA-256 of the key secret -> principal."""
     servers: dict[str, Upstream]

@@ -117,7 +117,6 @@ def _identity_signer(snapshot: Snapshot, group_key: OKPKey | None) -> IdentitySi
 
 def compile_snapshot(
     snapshot: Snapshot,
-    jws: str,
     group_key: OKPKey | None,
     *,
     connect_timeout: float = 5.0,
@@ -149,7 +148,6 @@ def compile_snapshot(
         version=snapshot.version,
         hash=snapshot.hash,
         group=snapshot.group,
-        jws=jws,
         keys=keys,
         servers=servers,
         access=access,

@@ -82,7 +82,6 @@ class SnapshotStore:
             )
         return compile_snapshot(
             snapshot,
-            jws,
             self._group_key,
             connect_timeout=self._connect_timeout,
             allow_stdio=self._allow_stdio,

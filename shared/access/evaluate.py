@@ -17,7 +17,7 @@ caller (agent, user, teams, workspaces, provider), never a scan over all grants.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from shared.access.matchers import NOTHING, ConditionMatcher, SelectionMatcher, is_narrowed
@@ -260,8 +260,18 @@ class AccessIndex:
 
     def __init__(self, section: AccessSection, catalog: Catalog) -> None:
         grouped: dict[str, dict[str, list[CompiledGrant]]] = {}
+        shapes: dict[str, CompiledGrant] = {}
         for grant in section.grants:
-            grouped.setdefault(grant.server, {}).setdefault(grant.subject, []).append(CompiledGrant.of(grant))
+            # Grants of one shape (selections, annotations, conditions) share their compiled
+            # matchers: a snapshot of 100,000 grants holds a few distinct shapes, not 100,000.
+            shape = grant.model_dump_json(exclude={"id", "name", "subject", "server"})
+            compiled = shapes.get(shape)
+            if compiled is None:
+                compiled = shapes[shape] = CompiledGrant.of(grant)
+            rule = f"grant:{grant.name or grant.id}"
+            if compiled.rule != rule:
+                compiled = replace(compiled, rule=rule)
+            grouped.setdefault(grant.server, {}).setdefault(grant.subject, []).append(compiled)
         self._grants: dict[str, dict[str, tuple[CompiledGrant, ...]]] = {
             server: {subject: tuple(grants) for subject, grants in by_subject.items()}
             for server, by_subject in grouped.items()
@@ -272,7 +282,8 @@ class AccessIndex:
                 teams_by_claim.setdefault(value, []).append((team.id, team.workspace))
         self._teams_by_claim = {value: tuple(teams) for value, teams in teams_by_claim.items()}
         self._catalog = catalog
-        self.section = section
+        # Kept for its users, user index and teams; the grants live on compiled, above.
+        self.section = section.model_copy(update={"grants": []})
 
     @classmethod
     def of(cls, snapshot: Snapshot) -> AccessIndex:

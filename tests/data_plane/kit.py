@@ -104,7 +104,7 @@ def sign(snapshot: Snapshot, keys: KeyPair) -> str:
 def compiled(keys: KeyPair, **kwargs: Any) -> CompiledSnapshot:
     """A compiled snapshot built in memory (see :func:`make_snapshot` for the content)."""
     snapshot = make_snapshot(keys, **kwargs)
-    return compile_snapshot(snapshot, sign(snapshot, keys), keys.group)
+    return compile_snapshot(snapshot, keys.group)
 
 
 def context(

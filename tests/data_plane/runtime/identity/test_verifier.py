@@ -20,7 +20,7 @@ from data_plane.snapshot.compile import compile_snapshot
 from data_plane.stages.authenticate import authenticate
 from shared.snapshot import with_content_hash
 from tests.data_plane.identity_kit import PUBLIC_URL, RESOURCE, idp_entry
-from tests.data_plane.kit import KeyPair, bearer, context, make_snapshot, sign
+from tests.data_plane.kit import KeyPair, bearer, context, make_snapshot
 from tests.idp.oidc import OidcProvider, oidc_provider  # noqa: F401  (fixture)
 
 
@@ -37,7 +37,7 @@ def _snapshot(oidc: OidcProvider, keys: KeyPair, **overrides: Any) -> CompiledSn
     snapshot = with_content_hash(
         make_snapshot(keys).model_copy(update={"identity_providers": {entry.issuer: entry}})
     )
-    return compile_snapshot(snapshot, sign(snapshot, keys), keys.group)
+    return compile_snapshot(snapshot, keys.group)
 
 
 async def _authenticate(
