@@ -26,41 +26,30 @@ def findings(results: dict[str, Any]) -> str:
 
 
 TEXT = """
-1. **The data plane refuses any snapshot over ~126 KB (bug, `shared/snapshot/signing.py`).**
-   `verify_snapshot` calls `joserfc.jws.deserialize_compact` with joserfc's default
-   `JWSRegistry`, whose cap on a compact JWS is 129,536 bytes (128,000-byte payload). A snapshot
-   of ~50 servers with injected headers or a few hundred keys is refused with
-   `signature verification failed: ExceededSizeError` (column "unpatched DP" above). The
-   config-scale rows were measured with the cap lifted inside the bench (`bench/jws_limit.py`).
-   Fix: pass a `JWSRegistry` with `max_payload_length` sized for snapshots (and a matching limit
-   on the control plane side).
-2. **Audit ingest is the control plane's hot spot.** {measured} On PostgreSQL ingest tops out near the figure above. py-spy of the control plane
-   during ingest: ~52% of its time is SQLAlchemy compiling the multi-row `INSERT ... VALUES (...),
-   (...) ON CONFLICT DO NOTHING RETURNING` of `control_plane/audit/store.py` (a new statement of
-   200 x 17 bind parameters per batch, never served from the compiled cache), ~18% psycopg
-   re-parsing that one-off SQL text (`_query2pg_nocache`), ~30% waiting on the database. Fix: a
-   fixed statement executed with a parameter list (SQLAlchemy "insertmanyvalues" caches it), or
-   `COPY` into a staging table / `INSERT ... SELECT FROM unnest(...)`.
-3. **`mcpgw data-plane` loads the control plane too.** `mcpgw/cli.py` imports `mcpgw.runners`
-   and `mcpgw.dev`, which import `control_plane` (FastAPI, SQLAlchemy, Alembic, uvicorn, the MCP
-   SDK). `python -c "import data_plane.main"` peaks at ~67 MB RSS, `import mcpgw.cli` at ~131 MB,
-   so an idle data plane with a 10-server snapshot already sits near 135 MB, above the 80 MB goal
-   before any config. Fix: import each plane lazily inside its subcommand. With 100,000 keys the
-   remaining growth is the pydantic `Snapshot` model plus the compiled indexes plus the JWS text
-   kept in `CompiledSnapshot.jws` (59 MB for the largest snapshot) and the copy in the store.
-4. **Where the data plane's CPU goes (profile above).** About 70% is aiohttp itself (server
-   protocol, client `ClientSession._request`, header handling), ~20% of it in `StreamWriter._write`
-   / `_writelines`, i.e. socket writes: every answer goes out as a `StreamResponse` (`prepare()`
-   sends the headers, then each body chunk, then the terminating chunk), so even a 100-byte JSON
-   answer costs several `send()` calls. Buffering small JSON answers (Content-Length <= 64 KiB) into
-   one `web.Response` would cut that. Our stages are cheap: `dataclasses.replace` on the frozen
-   `RequestContext` (4 copies per request) is the largest item of our own (~5% self plus ~2% in
-   the generated `__init__`); `uuid.uuid4()` for audit event ids ~1%.
+1. **Snapshot size (fixed).** joserfc's default cap on a compact JWS (~126 KB) used to make the
+   data plane refuse any real-sized snapshot; `shared/snapshot/signing.py` now verifies with a
+   registry sized for snapshots (256 MiB), so the "unpatched DP" column stays empty.
+2. **Audit ingest (fixed).** {measured} Ingest into PostgreSQL is one `INSERT ... SELECT FROM
+   unnest(...)` per batch (`control_plane/audit/store.py`): one fixed statement with one array
+   parameter per column, instead of the multi-row `VALUES` statement recompiled per batch.
+3. **Data-plane memory (not met).** `mcpgw data-plane` imports only the data plane (lazy
+   subcommands), so an idle process with a 10-server snapshot sits near 75 MB. With the largest
+   snapshot the growth is: one `Principal` and one precomputed access `Caller` per key (scope
+   frozensets, subject tuples), one `Upstream` per server with two `aiohttp.ClientTimeout`s, the
+   tool catalog's annotation dicts, the compiled grants, and the transient pydantic `Snapshot`
+   during compile, which the allocator keeps as peak RSS. The compiled snapshot no longer keeps the
+   JWS text, the access index keeps no grant models, and grants of one shape share their compiled
+   matchers (974 MB -> 592 MB after compile, measured in-process). Next: compile keys without a
+   full pydantic model per key, intern scope sets, and drop per-server timeout objects.
+4. **Where the data plane's CPU goes.** Most of it is aiohttp itself (server protocol, the
+   upstream client's `ClientSession._request`, header handling, socket writes); small JSON
+   answers already leave in one write. Our own largest items are `dataclasses.replace` on the
+   frozen `RequestContext` (several copies per request), the authorize stage's per-request
+   `ServerView` (one dict probe per caller subject), and `uuid.uuid4()` for audit event ids.
 5. **Propagation** = admin write + debounce (`MCPGW_PUSH_DEBOUNCE_SECONDS`, 50 ms) + compile +
    sign + push + verify and re-compile of the whole snapshot on every data plane (no per-section
-   hashes yet). With 10 data planes the p99 is far above the p50 (table above); the tail is not
-   profiled yet. Suspects: 11 Python processes plus the pollers on 2 cores, and the control
-   plane's per-stream push. Measure with the control plane on its own cores before optimising.
+   hashes yet). With 10 data planes the p99 is far above the p50 and varies between runs; the
+   tail is not profiled yet (11 Python processes share 2 cores).
 6. **The bench shares 2 cores between everything**, so a gateway row also pays for the control
    plane's audit ingest running beside it (the CPU column of the JSON has every process). Rows
    compare as ratios on the same machine, not as capacity.
