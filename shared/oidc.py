@@ -10,12 +10,15 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from collections.abc import Iterable, Mapping
+import logging
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from joserfc.errors import JoseError
 from joserfc.jwk import ECKey, OKPKey, RSAKey, import_key
+
+logger = logging.getLogger(__name__)
 
 VerifyKey = RSAKey | ECKey | OKPKey
 DISCOVERY_PATH = "/.well-known/openid-configuration"
@@ -63,6 +66,69 @@ def import_signing_keys(document: Any) -> dict[str, VerifyKey]:
         if isinstance(key, RSAKey | ECKey | OKPKey) and not key.is_private:
             keys[str(data.get("kid", ""))] = key
     return keys
+
+
+class DiscoveryError(ValueError):
+    """A discovery document that does not name the issuer's JWKS."""
+
+
+def jwks_uri_of(issuer: str, document: Any) -> str:
+    """The ``jwks_uri`` of ``issuer``'s discovery document (raises :class:`DiscoveryError`)."""
+    if not isinstance(document, dict) or document.get("issuer") != issuer:
+        raise DiscoveryError("the discovery document names another issuer")
+    jwks_uri = document.get("jwks_uri")
+    if not isinstance(jwks_uri, str) or not jwks_uri:
+        raise DiscoveryError("the discovery document has no jwks_uri")
+    return jwks_uri
+
+
+def discovery_url(issuer: str) -> str:
+    """Where ``issuer`` publishes its OpenID configuration."""
+    return issuer.rstrip("/") + DISCOVERY_PATH
+
+
+class KeyRing:
+    """Issuer -> ``kid`` -> public key, with the refresh bound; the caller does the fetching.
+
+    A refresh of one issuer is allowed at most once per ``min_refresh_seconds``, failures
+    included, so tokens with made-up ``kid`` values cannot flood the provider with requests.
+    """
+
+    def __init__(self, *, min_refresh_seconds: float, clock: Callable[[], float]) -> None:
+        self._min_refresh = min_refresh_seconds
+        self._clock = clock
+        self._keys: dict[str, dict[str, VerifyKey]] = {}
+        self._fetched_at: dict[str, float] = {}
+        self.jwks_uris: dict[str, str] = {}
+        """Issuer -> JWKS URL found by discovery."""
+        self.fetches = 0
+        """How many JWKS documents were requested (for tests and metrics)."""
+
+    def key(self, issuer: str, kid: str | None) -> VerifyKey | None:
+        """The cached key of ``issuer`` named ``kid`` (a lone key when the token names none)."""
+        keys = self._keys.get(issuer)
+        if not keys:
+            return None
+        if kid is None:
+            return next(iter(keys.values())) if len(keys) == 1 else None
+        return keys.get(kid)
+
+    def may_refresh(self, issuer: str) -> bool:
+        """Whether the bound allows fetching ``issuer``'s keys now."""
+        last = self._fetched_at.get(issuer)
+        return last is None or self._clock() - last >= self._min_refresh
+
+    def fetching(self, issuer: str) -> None:
+        """Record that a fetch of ``issuer``'s keys starts now."""
+        self._fetched_at[issuer] = self._clock()
+        self.fetches += 1
+
+    def store(self, issuer: str, document: Any) -> None:
+        """Keep the signing keys of a fetched JWKS document (none usable: a warning, no keys)."""
+        keys = import_signing_keys(document)
+        if not keys:
+            logger.warning("the JWKS of %s holds no usable signing key", issuer)
+        self._keys[issuer] = keys
 
 
 def claim(claims: Mapping[str, Any], path: str) -> Any:

@@ -33,13 +33,15 @@ from control_plane.db import Database
 from control_plane.models import IdentityProvider, User, UserIdentity
 from control_plane.models.identity import ClaimMappingModel
 from shared.oidc import (
-    DISCOVERY_PATH,
     MAX_DOCUMENT_BYTES,
+    DiscoveryError,
+    KeyRing,
     Peeked,
     VerifyKey,
     claim,
     claims_problem,
-    import_signing_keys,
+    discovery_url,
+    jwks_uri_of,
 )
 from shared.snapshot import SIGNING_ALGORITHMS
 
@@ -81,7 +83,10 @@ def fetch_json(url: str, *, timeout_seconds: float = 5.0) -> Any:
 
 
 class SigningKeys:
-    """Issuer -> ``kid`` -> public key, for the identity providers admins log in with."""
+    """Issuer -> ``kid`` -> public key, for the identity providers admins log in with.
+
+    Routes run in worker threads: a per-issuer lock makes concurrent logins share one fetch.
+    """
 
     def __init__(
         self,
@@ -91,68 +96,49 @@ class SigningKeys:
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._fetch = fetch
-        self._min_refresh = min_refresh_seconds
-        self._clock = clock
-        self._keys: dict[str, dict[str, VerifyKey]] = {}
-        self._jwks_uris: dict[str, str] = {}
-        self._fetched_at: dict[str, float] = {}
+        self._ring = KeyRing(min_refresh_seconds=min_refresh_seconds, clock=clock)
         self._locks: dict[str, threading.Lock] = {}
         self._locks_guard = threading.Lock()
-        self.fetches = 0
+
+    @property
+    def fetches(self) -> int:
         """How many JWKS documents were requested (for tests and metrics)."""
+        return self._ring.fetches
 
     def key(self, *, issuer: str, jwks_uri: str, kid: str | None) -> VerifyKey | None:
         """The key named ``kid`` (a lone key when the token names none), fetched if not cached and allowed."""
-        found = self._cached(issuer, kid)
+        found = self._ring.key(issuer, kid)
         if found is not None:
             return found
         with self._lock(issuer):
-            found = self._cached(issuer, kid)  # another thread may have just fetched it
-            if found is None and self._may_refresh(issuer):
+            found = self._ring.key(issuer, kid)  # another thread may have just fetched it
+            if found is None and self._ring.may_refresh(issuer):
                 self._refresh(issuer, jwks_uri)
-                found = self._cached(issuer, kid)
+                found = self._ring.key(issuer, kid)
         return found
-
-    def _cached(self, issuer: str, kid: str | None) -> VerifyKey | None:
-        keys = self._keys.get(issuer)
-        if not keys:
-            return None
-        if kid is None:
-            return next(iter(keys.values())) if len(keys) == 1 else None
-        return keys.get(kid)
 
     def _lock(self, issuer: str) -> threading.Lock:
         with self._locks_guard:
             return self._locks.setdefault(issuer, threading.Lock())
 
-    def _may_refresh(self, issuer: str) -> bool:
-        last = self._fetched_at.get(issuer)
-        return last is None or self._clock() - last >= self._min_refresh
-
     def _refresh(self, issuer: str, jwks_uri: str) -> None:
-        self._fetched_at[issuer] = self._clock()
-        self.fetches += 1
+        self._ring.fetching(issuer)
         try:
             document = self._fetch(jwks_uri or self._discover(issuer))
         except FetchFailed as exc:
             logger.warning("cannot fetch the signing keys of %s: %s", issuer, exc)
             return
-        keys = import_signing_keys(document)
-        if not keys:
-            logger.warning("the JWKS of %s holds no usable signing key", issuer)
-        self._keys[issuer] = keys
+        self._ring.store(issuer, document)
 
     def _discover(self, issuer: str) -> str:
-        cached = self._jwks_uris.get(issuer)
+        cached = self._ring.jwks_uris.get(issuer)
         if cached:
             return cached
-        document = self._fetch(issuer.rstrip("/") + DISCOVERY_PATH)
-        if not isinstance(document, dict) or document.get("issuer") != issuer:
-            raise FetchFailed("the discovery document names another issuer")
-        jwks_uri = document.get("jwks_uri")
-        if not isinstance(jwks_uri, str) or not jwks_uri:
-            raise FetchFailed("the discovery document has no jwks_uri")
-        self._jwks_uris[issuer] = jwks_uri
+        try:
+            jwks_uri = jwks_uri_of(issuer, self._fetch(discovery_url(issuer)))
+        except DiscoveryError as exc:
+            raise FetchFailed(str(exc)) from exc
+        self._ring.jwks_uris[issuer] = jwks_uri
         return jwks_uri
 
 

@@ -16,7 +16,7 @@ from collections.abc import Callable
 
 from data_plane.runtime.identity.fetch import IdentityFetchError, IdentityHttp
 from data_plane.runtime.identity.providers import Provider
-from shared.oidc import DISCOVERY_PATH, VerifyKey, import_signing_keys
+from shared.oidc import DiscoveryError, KeyRing, VerifyKey, discovery_url, jwks_uri_of
 
 logger = logging.getLogger(__name__)
 
@@ -32,39 +32,30 @@ class JwksCache:
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._http = http
-        self._min_refresh = min_refresh_seconds
-        self._clock = clock
-        self._keys: dict[str, dict[str, VerifyKey]] = {}
-        self._jwks_uris: dict[str, str] = {}
-        self._fetched_at: dict[str, float] = {}
+        self._ring = KeyRing(min_refresh_seconds=min_refresh_seconds, clock=clock)
         self._inflight: dict[str, asyncio.Task[None]] = {}
-        self.fetches = 0
+
+    @property
+    def fetches(self) -> int:
         """How many JWKS documents were requested (for tests and metrics)."""
+        return self._ring.fetches
 
     def key(self, issuer: str, kid: str | None) -> VerifyKey | None:
         """The cached key of ``issuer`` named ``kid`` (a lone key when the token names none)."""
-        keys = self._keys.get(issuer)
-        if not keys:
-            return None
-        if kid is None:
-            return next(iter(keys.values())) if len(keys) == 1 else None
-        return keys.get(kid)
+        return self._ring.key(issuer, kid)
 
     def may_refresh(self, issuer: str) -> bool:
         """Whether a refresh of ``issuer`` is allowed now (or one is already under way)."""
-        if issuer in self._inflight:
-            return True
-        last = self._fetched_at.get(issuer)
-        return last is None or self._clock() - last >= self._min_refresh
+        return issuer in self._inflight or self._ring.may_refresh(issuer)
 
     async def refresh(self, provider: Provider) -> None:
         """Fetch the provider's JWKS unless the rate bound forbids it; never raises for I/O."""
         issuer = provider.issuer
         task = self._inflight.get(issuer)
         if task is None:
-            if not self.may_refresh(issuer):
+            if not self._ring.may_refresh(issuer):
                 return
-            self._fetched_at[issuer] = self._clock()
+            self._ring.fetching(issuer)
             task = asyncio.create_task(self._fetch(provider), name=f"jwks {issuer}")
             self._inflight[issuer] = task
             task.add_done_callback(lambda _t: self._inflight.pop(issuer, None))
@@ -72,27 +63,21 @@ class JwksCache:
         await asyncio.shield(task)
 
     async def _fetch(self, provider: Provider) -> None:
-        self.fetches += 1
         try:
-            jwks_uri = provider.jwks_uri or await self._discover(provider)
+            jwks_uri = provider.jwks_uri or await self._discover(provider.issuer)
             document = await self._http.get_json(jwks_uri)
         except IdentityFetchError as exc:
             logger.warning("cannot fetch the signing keys of %s: %s", provider.issuer, exc)
             return
-        keys = import_signing_keys(document)
-        if not keys:
-            logger.warning("the JWKS of %s holds no usable signing key", provider.issuer)
-        self._keys[provider.issuer] = keys
+        self._ring.store(provider.issuer, document)
 
-    async def _discover(self, provider: Provider) -> str:
-        cached = self._jwks_uris.get(provider.issuer)
+    async def _discover(self, issuer: str) -> str:
+        cached = self._ring.jwks_uris.get(issuer)
         if cached:
             return cached
-        document = await self._http.get_json(provider.issuer.rstrip("/") + DISCOVERY_PATH)
-        if not isinstance(document, dict) or document.get("issuer") != provider.issuer:
-            raise IdentityFetchError("the discovery document names another issuer")
-        jwks_uri = document.get("jwks_uri")
-        if not isinstance(jwks_uri, str) or not jwks_uri:
-            raise IdentityFetchError("the discovery document has no jwks_uri")
-        self._jwks_uris[provider.issuer] = jwks_uri
+        try:
+            jwks_uri = jwks_uri_of(issuer, await self._http.get_json(discovery_url(issuer)))
+        except DiscoveryError as exc:
+            raise IdentityFetchError(str(exc)) from exc
+        self._ring.jwks_uris[issuer] = jwks_uri
         return jwks_uri
