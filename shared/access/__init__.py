@@ -15,7 +15,6 @@ from shared.access.evaluate import (
 )
 from shared.snapshot.access import (
     ANNOTATION_HINTS,
-    SUBJECT_KINDS,
     AccessSection,
     AuthzWebhookEntry,
     Condition,
@@ -31,7 +30,6 @@ __all__ = [
     "DEFAULT_DENY",
     "DISABLED_USER",
     "KEY_SCOPE",
-    "SUBJECT_KINDS",
     "AccessIndex",
     "AccessSection",
     "AuthzWebhookEntry",

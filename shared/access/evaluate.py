@@ -99,8 +99,6 @@ class Decision:
     allowed: bool
     rule: str
     reason: str = ""
-    whole_server: bool = False
-    """A refusal of the whole server (as opposed to one tool, prompt or resource of it)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -414,6 +412,4 @@ class AccessIndex:
     def _refused(
         who: Caller, server: str, tools: Mapping[str, Annotations], rule: str, reason: str
     ) -> ServerView:
-        return ServerView(
-            who, server, (), (), None, False, tools, Decision(False, rule, reason, whole_server=True)
-        )
+        return ServerView(who, server, (), (), None, False, tools, Decision(False, rule, reason))

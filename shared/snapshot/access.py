@@ -20,8 +20,6 @@ class _Frozen(BaseModel):
 
 Effect = Literal["allow", "deny"]
 SubjectKind = Literal["agent", "user", "team", "workspace", "provider"]
-SUBJECT_KINDS: tuple[SubjectKind, ...] = ("agent", "user", "team", "workspace", "provider")
-"""Subject kinds in the order the evaluation probes them (most specific first)."""
 
 ANNOTATION_HINTS = ("readOnlyHint", "destructiveHint", "idempotentHint", "openWorldHint")
 """The MCP tool annotations a grant may constrain."""

@@ -147,6 +147,19 @@ class Gateway:
         assert response.status_code < 300, f"{method} {path}: {response.status_code} {response.text}"
         return response.json() if response.content else None
 
+    def register_upstream(self, **fields: Any) -> Any:
+        """Workspace ``demo`` and server ``py`` -> the test upstream (with its API key header);
+        ``fields`` add to or override the server's fields."""
+        self.admin_ok("POST", "/workspaces", json={"slug": "demo"})
+        server = {
+            "slug": "py",
+            "workspace": "demo",
+            "url": self.upstream_url,
+            "headers": {"X-Api-Key": UPSTREAM_SECRET},
+            **fields,
+        }
+        return self.admin_ok("POST", "/servers", json=server)
+
     @asynccontextmanager
     async def mcp_client(self, slug: str, key: str, *, mode: str = "auto") -> AsyncIterator[Client]:
         """The official MCP client, connected through the data plane with a Bearer key."""

@@ -9,7 +9,7 @@ import pytest
 from mcp.shared.exceptions import MCPError
 
 from data_plane import errors
-from tests.e2e.gateway import UPSTREAM_SECRET, Gateway
+from tests.e2e.gateway import Gateway
 from tests.e2e.processes import eventually
 
 pytestmark = pytest.mark.e2e
@@ -65,17 +65,7 @@ def call(gw: Gateway, secret: str, tool: str) -> int:
 
 
 async def test_a_grant_added_then_narrowed_then_removed_is_enforced_each_time(gateway: Gateway) -> None:
-    gateway.admin_ok("POST", "/workspaces", json={"slug": "demo"})
-    gateway.admin_ok(
-        "POST",
-        "/servers",
-        json={
-            "slug": "py",
-            "workspace": "demo",
-            "url": gateway.upstream_url,
-            "headers": {"X-Api-Key": UPSTREAM_SECRET},
-        },
-    )
+    gateway.register_upstream()
     user = gateway.admin_ok("POST", "/users", json={"email": "alice@demo.test"})
     gateway.admin_ok("POST", "/workspaces/demo/members", json={"user": user["id"], "role": "member"})
     key = gateway.admin_ok(

@@ -21,17 +21,7 @@ pytestmark = pytest.mark.e2e
 
 def register(gw: Gateway) -> dict[str, Any]:
     """Register a workspace, the upstream server and two keys through the admin API."""
-    gw.admin_ok("POST", "/workspaces", json={"slug": "demo"})
-    server = gw.admin_ok(
-        "POST",
-        "/servers",
-        json={
-            "slug": "py",
-            "workspace": "demo",
-            "url": gw.upstream_url,
-            "headers": {"X-Api-Key": UPSTREAM_SECRET},
-        },
-    )
+    server = gw.register_upstream()
     wide = gw.admin_ok("POST", "/keys", json={"name": "wide", "workspace": "demo", "servers": ["py"]})
     narrow = gw.admin_ok(
         "POST", "/keys", json={"name": "narrow", "workspace": "demo", "tools": {"py": ["echo"]}}

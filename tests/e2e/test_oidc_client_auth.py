@@ -20,7 +20,7 @@ from mcp.shared.auth import (
     OAuthToken,
 )
 
-from tests.e2e.gateway import UPSTREAM_SECRET, Gateway
+from tests.e2e.gateway import Gateway
 from tests.e2e.processes import eventually
 from tests.idp.oidc import SCOPE, OidcProvider, running_provider
 
@@ -36,17 +36,7 @@ def idp() -> Iterator[OidcProvider]:
 
 
 def register(gw: Gateway, idp: OidcProvider) -> dict[str, Any]:
-    gw.admin_ok("POST", "/workspaces", json={"slug": "demo"})
-    gw.admin_ok(
-        "POST",
-        "/servers",
-        json={
-            "slug": "py",
-            "workspace": "demo",
-            "url": gw.upstream_url,
-            "headers": {"X-Api-Key": UPSTREAM_SECRET},
-        },
-    )
+    gw.register_upstream()
     created: dict[str, Any] = gw.admin_ok(
         "POST",
         "/identity-providers",

@@ -18,18 +18,9 @@ BEARER = "e2e-upstream-bearer-5b7e21"
 async def test_the_upstream_gets_the_bearer_credential_and_a_verifiable_identity_jwt(
     gateway: Gateway,
 ) -> None:
-    gateway.admin_ok("POST", "/workspaces", json={"slug": "demo"})
-    gateway.admin_ok(
-        "POST",
-        "/servers",
-        json={
-            "slug": "py",
-            "workspace": "demo",
-            "url": gateway.upstream_url,
-            "headers": {"X-Api-Key": UPSTREAM_SECRET},
-            "auth": {"type": "bearer", "token": BEARER},
-            "identity": {"jwt": {"header": "X-MCPGW-Identity", "ttl_seconds": 60}},
-        },
+    gateway.register_upstream(
+        auth={"type": "bearer", "token": BEARER},
+        identity={"jwt": {"header": "X-MCPGW-Identity", "ttl_seconds": 60}},
     )
     key = gateway.admin_ok("POST", "/keys", json={"name": "agent", "workspace": "demo", "servers": ["py"]})
     dp_jwks_url = f"http://127.0.0.1:{gateway.dp_port}/.well-known/jwks.json"

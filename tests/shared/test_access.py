@@ -131,7 +131,8 @@ def test_a_deny_grant_that_narrows_nothing_refuses_the_whole_server() -> None:
         ALICE, "gh"
     )
     decision = view.server_decision()
-    assert (decision.allowed, decision.rule, decision.whole_server) == (False, "grant:block", True)
+    assert (decision.allowed, decision.rule) == (False, "grant:block")
+    assert not view.decide("prompt", "summarize").allowed
 
 
 def test_an_allow_grant_naming_tools_covers_no_prompt_or_resource() -> None:
