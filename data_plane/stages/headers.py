@@ -13,7 +13,6 @@ import base64
 import binascii
 import re
 from collections.abc import Mapping
-from typing import Any
 
 from data_plane.pipeline.context import Denial, DenialKind, RequestContext
 
@@ -47,13 +46,9 @@ def match_headers(ctx: RequestContext) -> RequestContext | Denial:
     if header_method != ctx.rpc_method:
         return METHOD_MISMATCH
     key = NAME_BEARING_METHODS.get(ctx.rpc_method)
-    if key is None:
-        return ctx
-    params: Any = ctx.message.get("params")
-    body_value = params.get(key) if isinstance(params, dict) else None
-    if body_value is None:
+    if key is None or not ctx.item:  # parse extracted the name or URI the header mirrors
         return ctx
     header_name = ctx.headers.get("Mcp-Name")
-    if header_name is None or decode_header_value(header_name) != body_value:
+    if header_name is None or decode_header_value(header_name) != ctx.item:
         return Denial(DenialKind.HEADER_MISMATCH, f"Mcp-Name header does not match the body's {key!r}")
     return ctx
