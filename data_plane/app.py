@@ -61,6 +61,9 @@ def build_store(settings: DataPlaneSettings, *, group_key: OKPKey | None = None)
         last_good_file=settings.last_good_file,
         connect_timeout=settings.connect_timeout_seconds,
         allow_stdio=settings.allow_stdio,
+        tables_dir=settings.tables_dir,
+        large_snapshot_bytes=settings.large_snapshot_bytes,
+        cache_entries=settings.cache_entries,
     )
 
 

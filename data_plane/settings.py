@@ -52,6 +52,15 @@ def _flag(text: str | None, what: str) -> bool:
     raise ValueError(f"{what} must be true or false, got {text!r}")
 
 
+def _count(text: str | None, what: str, default: int, *, least: int = 0) -> int:
+    """A whole number of at least ``least``; unset or blank means ``default``."""
+    if text is None or not text.strip():
+        return default
+    if not text.strip().isdigit() or int(text) < least:
+        raise ValueError(f"{what} must be a whole number of at least {least}, got {text!r}")
+    return int(text)
+
+
 def _workers(text: str | None) -> int:
     """A worker count from 1 to 64; unset means 1."""
     if text is None or not text.strip():
@@ -76,6 +85,8 @@ OVERRIDE_NAMES = (
     "session_max_age",
     "workers",
     "allow_stdio",
+    "large_snapshot_bytes",
+    "cache_entries",
 )
 """Settings that ``MCPGW_DP_<NAME>`` variables (and the matching ``mcpgw data-plane`` flags) set."""
 
@@ -114,9 +125,14 @@ class DataPlaneSettings:
     """``Host`` values accepted (``*``: any); ``None``: the listen host, the public URL's host and
     loopback names, or any host when listening on every interface."""
     session_max_age_seconds: float | None = None
+    """Oldest sealed session token accepted (seconds since issue); ``None``: no limit."""
     allow_stdio: bool = False
     """Run stdio servers (launch their commands); when off, a snapshot with one is refused (NACK)."""
-    """Oldest sealed session token accepted (seconds since issue); ``None``: no limit."""
+    large_snapshot_bytes: int = 8 * 1024 * 1024
+    """Snapshots at least this big are compiled by a helper process into tables on disk whose
+    entries are compiled on first use (``snapshot/tables.py``); 0: every snapshot in memory."""
+    cache_entries: int = 10_000
+    """For such a snapshot: keys, servers and servers' grants kept compiled (each)."""
 
     @property
     def public_base_url(self) -> str:
@@ -134,6 +150,11 @@ class DataPlaneSettings:
     def last_good_file(self) -> Path:
         """Where the last good signed snapshot (JWS, never unsealed) lives."""
         return self.state_dir / "last-good.jws"
+
+    @property
+    def tables_dir(self) -> Path:
+        """Where this worker keeps a large snapshot's tables."""
+        return self.state_dir / "tables" / f"w{self.worker_index}"
 
     @property
     def audit_spool_file(self) -> Path:
@@ -179,4 +200,8 @@ class DataPlaneSettings:
             session_max_age_seconds=_seconds(values["session_max_age"], "MCPGW_DP_SESSION_MAX_AGE"),
             workers=_workers(values["workers"]),
             allow_stdio=_flag(values["allow_stdio"], "MCPGW_DP_ALLOW_STDIO"),
+            large_snapshot_bytes=_count(
+                values["large_snapshot_bytes"], "MCPGW_DP_LARGE_SNAPSHOT_BYTES", 8 * 1024 * 1024
+            ),
+            cache_entries=_count(values["cache_entries"], "MCPGW_DP_CACHE_ENTRIES", 10_000, least=1),
         )

@@ -6,9 +6,11 @@ at compile time, and live only in memory (never persisted, never logged).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Generic, Protocol, TypeVar
 
 import aiohttp
 
@@ -67,6 +69,48 @@ class Upstream:
     """For a stdio server, what its pool launches; ``url`` then names the pool (``runtime/stdio``)."""
 
 
+V = TypeVar("V")
+V_co = TypeVar("V_co", covariant=True)
+
+
+class Lookup(Protocol[V_co]):
+    """What the request path asks of the keys and servers of a snapshot: a dict, or a
+    :class:`LazyIndex` for a snapshot whose entries are compiled on first use."""
+
+    def get(self, key: str, /) -> V_co | None: ...
+
+    def __contains__(self, key: object, /) -> bool: ...
+
+    def __getitem__(self, key: str, /) -> V_co: ...
+
+
+class LazyIndex(Generic[V]):
+    """Entries compiled the first time they are asked for; at most ``size`` are kept.
+
+    Built over a large snapshot's tables (``snapshot/tables.py``): memory follows what the
+    traffic uses, not how big the configuration is. A miss is cached too (a bounded cache,
+    so unknown names cannot grow it).
+    """
+
+    __slots__ = ("_get",)
+
+    def __init__(self, load: Callable[[str], V | None], size: int) -> None:
+        self._get = lru_cache(maxsize=size)(load)
+
+    def get(self, key: str, /) -> V | None:
+        """The entry ``key``, or ``None``."""
+        return self._get(key)
+
+    def __contains__(self, key: object, /) -> bool:
+        return isinstance(key, str) and self._get(key) is not None
+
+    def __getitem__(self, key: str, /) -> V:
+        value = self._get(key)
+        if value is None:
+            raise KeyError(key)
+        return value
+
+
 @dataclass(frozen=True, slots=True)
 class CompiledSnapshot:
     """One verified snapshot, ready to serve."""
@@ -74,15 +118,19 @@ class CompiledSnapshot:
     version: str
     hash: str
     group: str
-    keys: dict[str, Principal]
+    keys: Lookup[Principal]
     """SHA-256 of the key secret -> principal."""
-    servers: dict[str, Upstream]
+    servers: Lookup[Upstream]
     """Server slug -> upstream."""
     access: AccessIndex
     """Grants, users and teams, indexed for the authorize stage (``shared.access``)."""
+    stdio: Mapping[str, Upstream] = field(default_factory=dict)
+    """The stdio servers (slug -> upstream): their pools run whether or not a request came."""
     webhooks: Mapping[str, Webhook] = field(default_factory=dict)
     """Workspace slug -> its authorization webhook (headers unsealed)."""
     identity: IdentityIndex = field(default_factory=IdentityIndex)
     """Identity providers by issuer and by server (client authentication with IdP tokens)."""
     identity_signer: IdentitySigner | None = None
     """Signs identity JWTs toward upstreams with the group's identity key (when it has one)."""
+    tables: Path | None = None
+    """The SQLite file a large snapshot's entries are read from (``None``: all in memory)."""

@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import aiohttp
 from joserfc.jwk import OKPKey
 
 from data_plane.runtime.authz_webhook import Webhook
-from data_plane.runtime.compiled import CompiledSnapshot, Principal, Upstream
+from data_plane.runtime.compiled import CompiledSnapshot, LazyIndex, Principal, Upstream
 from data_plane.runtime.identity.providers import compile_providers
 from data_plane.runtime.identity_signer import IdentityKeyError, IdentitySigner
 from data_plane.runtime.stdio.launch import compile_launch, stdio_url
 from data_plane.runtime.upstream_credentials import compile_credentials, compile_identity
+from data_plane.snapshot.tables import TableSource
 from shared.access import AccessIndex
 from shared.sealing import UnsealError, unseal
-from shared.snapshot import Sealed, ServerEntry, Snapshot, SnapshotRejected
+from shared.snapshot import KeyEntry, Sealed, ServerEntry, Snapshot, SnapshotRejected
 from shared.snapshot.access import AuthzWebhookEntry
 
 
@@ -115,6 +118,38 @@ def _identity_signer(snapshot: Snapshot, group_key: OKPKey | None) -> IdentitySi
         raise SnapshotRejected(str(exc)) from exc
 
 
+def _check_stdio(slugs: list[str], allow_stdio: bool) -> None:
+    if slugs and not allow_stdio:
+        raise SnapshotRejected(
+            f"this data plane does not run stdio servers (MCPGW_DP_ALLOW_STDIO is off): {slugs}"
+        )
+
+
+def _principal(key_hash: str, entry: KeyEntry, access: AccessIndex) -> Principal:
+    return Principal(
+        key_id=entry.id,
+        name=entry.name,
+        workspace=entry.workspace,
+        expires_at=entry.expires_at,
+        caller=access.caller_for_key(entry),
+    )
+
+
+def _common(snapshot: Snapshot, group_key: OKPKey | None) -> dict[str, Any]:
+    """The small sections, compiled: the same for a snapshot in memory and one in tables."""
+    return {
+        "version": snapshot.version,
+        "hash": snapshot.hash,
+        "group": snapshot.group,
+        "webhooks": {
+            workspace: _webhook(workspace, entry, group_key)
+            for workspace, entry in snapshot.access.webhooks.items()
+        },
+        "identity": compile_providers(snapshot.identity_providers, group_key),
+        "identity_signer": _identity_signer(snapshot, group_key),
+    }
+
+
 def compile_snapshot(
     snapshot: Snapshot,
     group_key: OKPKey | None,
@@ -122,39 +157,68 @@ def compile_snapshot(
     connect_timeout: float = 5.0,
     allow_stdio: bool = False,
 ) -> CompiledSnapshot:
-    """Build the runtime indexes; raises :class:`SnapshotRejected` when a secret cannot be unsealed,
-    or when the snapshot has stdio servers and this data plane does not run them (``allow_stdio``).
+    """Build every runtime index at once; raises :class:`SnapshotRejected` when a secret cannot be
+    unsealed, or when the snapshot has stdio servers and this data plane does not run them
+    (``allow_stdio``). A large snapshot passes :func:`check_snapshot` instead, before its tables are written.
     """
-    stdio = sorted(slug for slug, entry in snapshot.servers.items() if entry.stdio is not None)
-    if stdio and not allow_stdio:
-        raise SnapshotRejected(
-            f"this data plane does not run stdio servers (MCPGW_DP_ALLOW_STDIO is off): {stdio}"
-        )
+    _check_stdio(
+        sorted(slug for slug, entry in snapshot.servers.items() if entry.stdio is not None), allow_stdio
+    )
     access = AccessIndex.of(snapshot)
-    keys = {
-        key_hash: Principal(
-            key_id=entry.id,
-            name=entry.name,
-            workspace=entry.workspace,
-            expires_at=entry.expires_at,
-            caller=access.caller_for_key(entry),
-        )
-        for key_hash, entry in snapshot.keys.items()
-    }
+    keys = {key_hash: _principal(key_hash, entry, access) for key_hash, entry in snapshot.keys.items()}
     servers = {
         slug: _upstream(slug, entry, group_key, connect_timeout) for slug, entry in snapshot.servers.items()
     }
     return CompiledSnapshot(
-        version=snapshot.version,
-        hash=snapshot.hash,
-        group=snapshot.group,
         keys=keys,
         servers=servers,
+        stdio={slug: upstream for slug, upstream in servers.items() if upstream.stdio is not None},
         access=access,
-        webhooks={
-            workspace: _webhook(workspace, entry, group_key)
-            for workspace, entry in snapshot.access.webhooks.items()
-        },
-        identity=compile_providers(snapshot.identity_providers, group_key),
-        identity_signer=_identity_signer(snapshot, group_key),
+        **_common(snapshot, group_key),
+    )
+
+
+def check_snapshot(
+    snapshot: Snapshot, group_key: OKPKey | None, *, connect_timeout: float = 5.0, allow_stdio: bool = False
+) -> None:
+    """Refuse what :func:`compile_snapshot` refuses (stdio, secrets that do not unseal, identity
+    key, webhooks) without building the key and access indexes, which cannot fail."""
+    _check_stdio(
+        sorted(slug for slug, entry in snapshot.servers.items() if entry.stdio is not None), allow_stdio
+    )
+    for slug, entry in snapshot.servers.items():
+        _upstream(slug, entry, group_key, connect_timeout)
+    _common(snapshot, group_key)
+
+
+def compile_tables(
+    tables: TableSource, group_key: OKPKey | None, *, connect_timeout: float = 5.0, cache_entries: int
+) -> CompiledSnapshot:
+    """Runtime indexes over a large snapshot's tables: keys, servers and their grants are
+    compiled on first use, at most ``cache_entries`` of each kept. The snapshot passed
+    :func:`check_snapshot` before its tables were written, so nothing here is refused.
+    """
+    rest = tables.rest()
+    access = AccessIndex.over(rest, tables, cache_servers=cache_entries)
+
+    def key(key_hash: str) -> Principal | None:
+        entry = tables.key(key_hash)
+        return _principal(key_hash, entry, access) if entry is not None else None
+
+    def server(slug: str) -> Upstream | None:
+        entry = tables.server(slug)
+        return _upstream(slug, entry, group_key, connect_timeout) if entry is not None else None
+
+    stdio = {
+        slug: _upstream(slug, entry, group_key, connect_timeout)
+        for slug in tables.stdio_slugs()
+        if (entry := tables.server(slug)) is not None
+    }
+    return CompiledSnapshot(
+        keys=LazyIndex(key, cache_entries),
+        servers=LazyIndex(server, cache_entries),
+        stdio=stdio,
+        access=access,
+        tables=tables.path,
+        **_common(rest, group_key),
     )

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,9 +18,9 @@ from typing import Literal
 from joserfc.jwk import OKPKey
 
 from data_plane.runtime.compiled import CompiledSnapshot
-from data_plane.snapshot.compile import compile_snapshot
+from data_plane.snapshot.build import Checks, compile_in_helper, compile_in_memory
 from data_plane.snapshot.files import write_atomic
-from shared.snapshot import SnapshotRejected, verify_snapshot
+from shared.snapshot import SnapshotRejected
 
 logger = logging.getLogger(__name__)
 
@@ -48,13 +49,25 @@ class SnapshotStore:
         last_good_file: Path | None,
         connect_timeout: float = 5.0,
         allow_stdio: bool = False,
+        tables_dir: Path | None = None,
+        large_snapshot_bytes: int = 0,
+        cache_entries: int = 10_000,
     ) -> None:
+        """``tables_dir``: where large snapshots' tables go (``None`` or ``large_snapshot_bytes``
+        0: every snapshot is held in memory). Files left there by an earlier run are removed."""
         self._verify_key = verify_key
         self._group_key = group_key
         self._group = group
         self._last_good_file = last_good_file
         self._connect_timeout = connect_timeout
         self._allow_stdio = allow_stdio
+        self._tables_dir = tables_dir if large_snapshot_bytes > 0 else None
+        self._large_snapshot_bytes = large_snapshot_bytes
+        self._cache_entries = cache_entries
+        if self._tables_dir is not None:
+            self._tables_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+            for stale in self._tables_dir.iterdir():
+                stale.unlink(missing_ok=True)
         self._listeners: list[Callable[[CompiledSnapshot], None]] = []
         self._lock = asyncio.Lock()
         self.current: CompiledSnapshot | None = None
@@ -72,20 +85,24 @@ class SnapshotStore:
         return self.current.hash if self.current is not None else ""
 
     def prepare(self, jws: str) -> CompiledSnapshot:
-        """Verify and compile without touching the store (CPU-bound: runs in a thread)."""
+        """Verify and compile without touching the store (CPU-bound: runs in a thread).
+
+        A snapshot of at least ``large_snapshot_bytes`` goes to a helper process and tables on
+        disk (``snapshot/build.py``), so its parse never swells this process.
+        """
         if self._verify_key is None:
             raise SnapshotRejected("no verify key configured on this data plane")
-        snapshot = verify_snapshot(jws, self._verify_key)
-        if snapshot.group != self._group:
-            raise SnapshotRejected(
-                f"snapshot is for group {snapshot.group!r}, this data plane is in {self._group!r}"
-            )
-        return compile_snapshot(
-            snapshot,
-            self._group_key,
+        checks = Checks(
+            verify_key=self._verify_key,
+            group_key=self._group_key,
+            group=self._group,
             connect_timeout=self._connect_timeout,
             allow_stdio=self._allow_stdio,
         )
+        if self._tables_dir is not None and len(jws) >= self._large_snapshot_bytes:
+            out = self._tables_dir / f"{uuid.uuid4().hex}.sqlite"
+            return compile_in_helper(jws, checks, out, cache_entries=self._cache_entries)
+        return compile_in_memory(jws, checks)
 
     def on_swap(self, listener: Callable[[CompiledSnapshot], None]) -> None:
         """Call ``listener`` with every snapshot swapped in (the stdio host follows its servers)."""
@@ -106,7 +123,10 @@ class SnapshotStore:
                     self.source = source
                 return Applied(current.version, current.hash, changed=False)
             compiled = await asyncio.to_thread(self.prepare, jws)
-            self.current = compiled
+            retired, self.current = current, compiled
+            if retired is not None and retired.tables is not None:
+                # Requests still holding the old snapshot keep reading the open file.
+                retired.tables.unlink(missing_ok=True)
             self.source = source
             for listener in self._listeners:
                 listener(compiled)

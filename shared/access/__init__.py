@@ -5,7 +5,6 @@ from shared.access.evaluate import (
     DEFAULT_DENY,
     DISABLED_USER,
     KEY_SCOPE,
-    AccessIndex,
     Caller,
     Catalog,
     Decision,
@@ -13,6 +12,7 @@ from shared.access.evaluate import (
     ServerView,
     caller,
 )
+from shared.access.index import AccessIndex, InMemoryRules, ServerRules, catalog_of
 from shared.snapshot.access import (
     ANNOTATION_HINTS,
     AccessSection,
@@ -38,10 +38,13 @@ __all__ = [
     "Condition",
     "Decision",
     "Grant",
+    "InMemoryRules",
     "ItemKind",
     "Selection",
+    "ServerRules",
     "ServerView",
     "TeamEntry",
     "UserEntry",
     "caller",
+    "catalog_of",
 ]

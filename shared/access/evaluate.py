@@ -16,13 +16,12 @@ caller (agent, user, teams, workspaces, provider), never a scan over all grants.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from shared.access.matchers import NOTHING, ConditionMatcher, SelectionMatcher, is_narrowed
-from shared.snapshot.access import ANNOTATION_HINTS, AccessSection, Grant, Selection
-from shared.snapshot.schema import KeyEntry, Snapshot
+from shared.snapshot.access import ANNOTATION_HINTS, Grant, Selection
 
 ItemKind = Literal["tool", "prompt", "resource"]
 
@@ -166,10 +165,6 @@ class CompiledGrant:
         return self.resources.covers(name)
 
 
-_NO_GRANTS: Mapping[str, tuple[CompiledGrant, ...]] = {}
-_NO_TOOLS: Mapping[str, Annotations] = {}
-
-
 @dataclass(frozen=True, slots=True)
 class ServerView:
     """The grants that apply to one caller on one server, gathered once per request."""
@@ -241,175 +236,3 @@ class ServerView:
             grant.selection(kind).everything and (kind != "tool" or not grant.annotations)
             for grant in self.allows
         )
-
-
-def catalog_of(snapshot: Snapshot) -> Catalog:
-    """The tool annotations of a snapshot's servers, as :class:`AccessIndex` reads them."""
-    return {
-        slug: {name: tool.annotations for name, tool in entry.tools.items()}
-        for slug, entry in snapshot.servers.items()
-    }
-
-
-class AccessIndex:
-    """The access section compiled for lookups: server -> subject -> grants."""
-
-    __slots__ = ("_catalog", "_grants", "_teams_by_claim", "section")
-
-    def __init__(self, section: AccessSection, catalog: Catalog) -> None:
-        grouped: dict[str, dict[str, list[CompiledGrant]]] = {}
-        shapes: dict[str, CompiledGrant] = {}
-        for grant in section.grants:
-            # Grants of one shape (selections, annotations, conditions) share their compiled
-            # matchers: a snapshot of 100,000 grants holds a few distinct shapes, not 100,000.
-            shape = grant.model_dump_json(exclude={"id", "name", "subject", "server"})
-            compiled = shapes.get(shape)
-            if compiled is None:
-                compiled = shapes[shape] = CompiledGrant.of(grant)
-            rule = f"grant:{grant.name or grant.id}"
-            if compiled.rule != rule:
-                compiled = replace(compiled, rule=rule)
-            grouped.setdefault(grant.server, {}).setdefault(grant.subject, []).append(compiled)
-        self._grants: dict[str, dict[str, tuple[CompiledGrant, ...]]] = {
-            server: {subject: tuple(grants) for subject, grants in by_subject.items()}
-            for server, by_subject in grouped.items()
-        }
-        teams_by_claim: dict[str, list[tuple[str, str]]] = {}
-        for team in section.teams.values():
-            for value in team.claim_values:
-                teams_by_claim.setdefault(value, []).append((team.id, team.workspace))
-        self._teams_by_claim = {value: tuple(teams) for value, teams in teams_by_claim.items()}
-        self._catalog = catalog
-        # Kept for its users, user index and teams; the grants live on compiled, above.
-        self.section = section.model_copy(update={"grants": []})
-
-    @classmethod
-    def of(cls, snapshot: Snapshot) -> AccessIndex:
-        """The index of a snapshot: what the data plane enforces and the preview evaluates.
-
-        An identity provider's ``servers`` are whole-server grants to its principals (subject
-        ``provider:<slug>``, rule ``grant:identity-provider:<slug>``).
-        """
-        implied = [
-            Grant(
-                id=f"idp-{provider.id}-{slug}",
-                name=f"identity-provider:{provider.slug}",
-                subject=f"provider:{provider.slug}",
-                server=slug,
-            )
-            for provider in snapshot.identity_providers.values()
-            for slug in provider.servers
-        ]
-        section = snapshot.access
-        if implied:
-            section = section.model_copy(update={"grants": [*section.grants, *implied]})
-        return cls(section, catalog_of(snapshot))
-
-    def caller_for_key(self, key: KeyEntry) -> Caller:
-        """The caller an agent key is: its workspace's agent, or its user limited by its scope."""
-        scope = {s: None if t is None else frozenset(t) for s, t in key.servers.items()}
-        label = f"key '{key.name}'"
-        if not key.user:
-            return caller(
-                label, agent=key.id, workspaces=(key.workspace,), scope=scope or None, scope_grants=True
-            )
-        user = self.section.users.get(key.user)
-        if user is None:  # the owner is gone: the key acts as nobody
-            return caller(label, agent=key.id, disabled=True)
-        return caller(
-            label,
-            agent=key.id,
-            user=user.id,
-            teams=user.teams,
-            workspaces=(key.workspace, *user.workspaces),
-            claims={"sub": user.id, "email": user.email},
-            scope=scope or None,
-            disabled=user.disabled,
-        )
-
-    def caller_for_token(
-        self,
-        *,
-        provider: str,
-        provider_workspace: str,
-        subject: str,
-        email: str = "",
-        groups: Sequence[str] = (),
-        roles: Sequence[str] = (),
-        team: str = "",
-        claims: Mapping[str, Any] | None = None,
-    ) -> Caller:
-        """The caller an identity provider's token is: the matching user (by subject at that
-        provider, else by verified email), plus the teams its groups, roles or team claim map to.
-
-        Claim-mapped teams count only for providers of the team's workspace or of the whole
-        organization (no ``provider_workspace``), so equal group names of two tenants never mix.
-        """
-        raw = dict(claims or {})
-        users = self.section.user_index
-        user_id = users.get(f"sub:{provider}:{subject}", "")
-        if not user_id and email and raw.get("email_verified") is not False:
-            user_id = users.get(f"email:{email.lower()}", "")
-        user = self.section.users.get(user_id) if user_id else None
-        teams: set[str] = set(user.teams) if user is not None else set()
-        workspaces: set[str] = set(user.workspaces) if user is not None else set()
-        if provider_workspace:
-            workspaces.add(provider_workspace)
-        for value in (*groups, *roles, *((team,) if team else ())):
-            for team_id, team_workspace in self._teams_by_claim.get(value, ()):
-                if not provider_workspace or provider_workspace == team_workspace:
-                    teams.add(team_id)
-                    workspaces.add(team_workspace)
-        raw.update(
-            {"sub": subject, "email": email, "groups": list(groups), "roles": list(roles), "team": team}
-        )
-        return caller(
-            f"user {email or subject}",
-            user=user.id if user is not None else "",
-            teams=teams,
-            workspaces=workspaces,
-            provider=provider,
-            claims=raw,
-            disabled=user is not None and user.disabled,
-        )
-
-    def view(self, who: Caller, server: str) -> ServerView:
-        """The grants of ``server`` that apply to ``who`` (bounded: one probe per subject)."""
-        tools = self._catalog.get(server, _NO_TOOLS)
-        if who.disabled:
-            return self._refused(who, server, tools, DISABLED_USER, f"{who.label} is disabled")
-        scoped_tools: frozenset[str] | None = None
-        if who.scope is not None:
-            if server not in who.scope:
-                return self._refused(
-                    who, server, tools, KEY_SCOPE, f"server '{server}' is outside the scope of {who.label}"
-                )
-            scoped_tools = who.scope[server]
-        by_subject = self._grants.get(server, _NO_GRANTS)
-        allows: list[CompiledGrant] = []
-        denies: list[CompiledGrant] = []
-        for subject in who.subjects:
-            for grant in by_subject.get(subject, ()):
-                if grant.applies(who.claims):
-                    (allows if grant.allow else denies).append(grant)
-        for grant in denies:
-            if grant.whole_server:
-                return self._refused(
-                    who,
-                    server,
-                    tools,
-                    grant.rule,
-                    f"server '{server}' is denied to {who.label} by {grant.rule}",
-                )
-        scope_grant = who.scope_grants and who.scope is not None
-        if not allows and not scope_grant:
-            return self._refused(
-                who, server, tools, DEFAULT_DENY, f"no grant gives {who.label} access to server '{server}'"
-            )
-        return ServerView(who, server, tuple(allows), tuple(denies), scoped_tools, scope_grant, tools, None)
-
-    @staticmethod
-    def _refused(
-        who: Caller, server: str, tools: Mapping[str, Annotations], rule: str, reason: str
-    ) -> ServerView:
-        return ServerView(who, server, (), (), None, False, tools, Decision(False, rule, reason))

@@ -35,8 +35,11 @@ class RunningDataPlane:
         return f"{self.base_url}/{slug}/mcp"
 
 
-def dp_settings(keys: KeyPair, tmp_path: Path, *, snapshot_file: Path | None = None) -> DataPlaneSettings:
-    """Settings with the test's keys on disk and no control plane."""
+def dp_settings(
+    keys: KeyPair, tmp_path: Path, *, snapshot_file: Path | None = None, tables: bool = False
+) -> DataPlaneSettings:
+    """Settings with the test's keys on disk and no control plane; ``tables``: every snapshot,
+    however small, is compiled by the helper process into tables read on first use."""
     verify = tmp_path / "verify.jwk"
     verify.write_text(json.dumps(keyfiles.public_jwk(keys.signing)))
     group = tmp_path / "group.jwk"
@@ -48,24 +51,26 @@ def dp_settings(keys: KeyPair, tmp_path: Path, *, snapshot_file: Path | None = N
         state_dir=tmp_path / "dp-state",
         snapshot_file=snapshot_file,
         public_url="https://dp.example.test",
+        **({"large_snapshot_bytes": 1} if tables else {}),
     )
 
 
 @asynccontextmanager
 async def running_data_plane(
-    keys: KeyPair, tmp_path: Path, upstream_url: str, **snapshot: Any
+    keys: KeyPair, tmp_path: Path, upstream_url: str, *, tables: bool = False, **snapshot: Any
 ) -> AsyncIterator[RunningDataPlane]:
     """A data plane on 127.0.0.1:<free port> serving ``py`` -> ``upstream_url`` with the test keys.
 
     Two data planes started with the same ``keys`` (in different ``tmp_path`` directories) are
     replicas of one group: same snapshot, same group key, separate state and node ids.
-    ``snapshot`` goes to :func:`make_snapshot` (``access``, ``tools``, ``extra_keys``).
+    ``snapshot`` goes to :func:`make_snapshot` (``access``, ``tools``, ``extra_keys``); ``tables``
+    as in :func:`dp_settings`.
     """
     tmp_path.mkdir(parents=True, exist_ok=True)
     snapshot_file = tmp_path / "exported.jws"
     snapshot = make_snapshot(keys, url=upstream_url, headers={"X-Api-Key": UPSTREAM_SECRET}, **snapshot)
     snapshot_file.write_text(sign(snapshot, keys))
-    app = create_app(dp_settings(keys, tmp_path, snapshot_file=snapshot_file))
+    app = create_app(dp_settings(keys, tmp_path, snapshot_file=snapshot_file, tables=tables))
     async with serving(app) as base_url:
         yield RunningDataPlane(app=app, base_url=base_url)
 

@@ -71,7 +71,7 @@ class StdioHost:
             return
         wanted = {
             (slug, upstream.stdio.fingerprint): (slug, upstream.stdio)
-            for slug, upstream in snapshot.servers.items()
+            for slug, upstream in snapshot.stdio.items()
             if upstream.stdio is not None
         }
         for key in [key for key in self._pools if key not in wanted]:

@@ -15,6 +15,7 @@ from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.exceptions import MCPError
 
 from data_plane import errors
+from data_plane.keys import STORE
 from shared.access import DEFAULT_DENY, DISABLED_USER, KEY_SCOPE
 from shared.apikeys import hash_secret
 from shared.snapshot import KeyEntry, ToolEntry
@@ -136,11 +137,24 @@ MATRIX: dict[str, dict[str, tuple[bool, str]]] = {
 ARGUMENTS: dict[str, dict[str, Any]] = {"echo": {"text": "hi"}, "add": {"a": 1, "b": 2}, "seen_headers": {}}
 
 
-@pytest.fixture
-async def dp(keys: KeyPair, tmp_path: Path, json_upstream: str) -> AsyncIterator[RunningDataPlane]:
+@pytest.fixture(params=["in-memory", "tables"])
+async def dp(
+    keys: KeyPair, tmp_path: Path, json_upstream: str, request: pytest.FixtureRequest
+) -> AsyncIterator[RunningDataPlane]:
+    """The data plane under test, with the snapshot compiled in memory, or (as a large one is)
+    into tables whose keys, servers and grants are compiled on first use."""
     async with running_data_plane(
-        keys, tmp_path, json_upstream, access=ACCESS, tools=TOOLS, extra_keys=KEYS
+        keys,
+        tmp_path,
+        json_upstream,
+        tables=request.param == "tables",
+        access=ACCESS,
+        tools=TOOLS,
+        extra_keys=KEYS,
     ) as running:
+        store = running.app[STORE]
+        assert store.current is not None
+        assert (store.current.tables is not None) == (request.param == "tables")
         yield running
 
 
