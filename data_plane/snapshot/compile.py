@@ -11,6 +11,7 @@ from data_plane.runtime.identity.providers import compile_providers
 from data_plane.runtime.identity_signer import IdentityKeyError, IdentitySigner
 from data_plane.runtime.stdio.launch import compile_launch, stdio_url
 from data_plane.runtime.upstream_credentials import compile_credentials, compile_identity
+from data_plane.runtime.virtual.model import compile_virtual
 from shared.access import AccessIndex
 from shared.sealing import UnsealError, unseal
 from shared.snapshot import Sealed, ServerEntry, Snapshot, SnapshotRejected
@@ -157,4 +158,7 @@ def compile_snapshot(
         },
         identity=compile_providers(snapshot.identity_providers, group_key),
         identity_signer=_identity_signer(snapshot, group_key),
+        virtual_servers={
+            slug: compile_virtual(slug, entry, servers) for slug, entry in snapshot.virtual_servers.items()
+        },
     )
