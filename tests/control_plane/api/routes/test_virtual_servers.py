@@ -170,3 +170,19 @@ def test_the_snapshot_carries_virtual_servers_with_their_members_and_prefixes(cl
         ),
         VirtualMember(server="jira", prefix="tickets", descriptions={"create": "Open a ticket."}),
     ]
+
+
+def test_apply_creates_then_leaves_unchanged_a_virtual_server_naming_servers_of_the_same_document(
+    client: TestClient,
+) -> None:
+    document = {
+        "workspaces": [{"slug": "demo"}],
+        "servers": [{"slug": "github", "workspace": "demo", "url": "http://127.0.0.1:9/mcp"}],
+        "virtual_servers": [{"slug": "dev", "workspace": "demo", "members": [{"server": "github"}]}],
+    }
+    first = client.post("/api/v1/apply", json=document)
+    assert first.status_code == 200, first.text
+    assert first.json()["virtual_servers"] == [{"slug": "dev", "action": "created"}]
+    second = client.post("/api/v1/apply", json=document)
+    assert second.json()["virtual_servers"] == [{"slug": "dev", "action": "unchanged"}]
+    assert [m["server"] for m in client.get(f"{URL}/dev").json()["members"]] == ["github"]
