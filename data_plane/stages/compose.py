@@ -122,6 +122,9 @@ class Compose:
         result: dict[str, Any],
         headers: dict[str, str] | None = None,
     ) -> Outcome:
+        if "Mcp-Method" in ctx.headers and ctx.session is None:
+            # 2026-07-28 results state their type and caching; a merged list depends on the caller.
+            result = {"resultType": "complete", "ttlMs": 0, "cacheScope": "private", **result}
         body = orjson.dumps({"jsonrpc": "2.0", "id": ctx.rpc_id, "result": result})
         await sink.send(200, {**JSON, **(headers or {})}, body)
         return _ok(200, 0, ctx.rule)
@@ -294,17 +297,22 @@ class Compose:
             {**ctx.message, "params": {**(params if isinstance(params, dict) else {}), **params_update}}
         )
         headers = {"Mcp-Name": original} if "Mcp-Name" in ctx.headers else {}
-        try:
-            route = await route_to(ctx, self._client, member)
-        except MemberFailed as exc:
-            return await sink.deny(ctx, _unreachable(member, exc))
-        try:
-            response = await open_member(ctx, self._client, route, body=body, headers=headers)
-            return await self._relay(ctx, sink, member, response, decision.rule)
-        except MemberFailed as exc:
-            return await sink.deny(ctx, _unreachable(member, exc))
-        finally:
-            await release(ctx, self._client, route)
+        for rejoin in (False, True):
+            try:
+                route = await route_to(ctx, self._client, member, rejoin=rejoin)
+            except MemberFailed as exc:
+                return await sink.deny(ctx, _unreachable(member, exc))
+            try:
+                response = await open_member(ctx, self._client, route, body=body, headers=headers)
+                if response.status == 404 and route.session_id and not rejoin:
+                    response.release()  # the member restarted and lost the session: join again
+                    continue
+                return await self._relay(ctx, sink, member, response, decision.rule)
+            except MemberFailed as exc:
+                return await sink.deny(ctx, _unreachable(member, exc))
+            finally:
+                await release(ctx, self._client, route)
+        raise AssertionError("the second pass always returns")
 
     async def _webhook(
         self, ctx: RequestContext, member: Member, kind: ItemKind, original: str, rule: str

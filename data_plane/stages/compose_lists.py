@@ -19,7 +19,7 @@ from data_plane.pipeline.context import RequestContext
 from data_plane.runtime.upstream import UpstreamClient
 from data_plane.runtime.virtual.model import Member, VirtualServer
 from data_plane.stages.authorize import caller_of
-from data_plane.stages.compose_members import MemberFailed, ask_member, release, route_to
+from data_plane.stages.compose_members import MemberFailed, SessionGone, ask_member, release, route_to
 from shared.access import ItemKind, ServerView
 from shared.composition import exposed_name
 
@@ -47,27 +47,13 @@ async def member_list(
     ctx: RequestContext, client: UpstreamClient, member: Member, method: str
 ) -> list[dict[str, Any]] | None:
     """Every entry of one member's list (all pages); ``None`` when the member cannot answer."""
-    key = LISTS[method][0]
     try:
         async with asyncio.timeout(member.upstream.timeout_seconds):
-            route = await route_to(ctx, client, member)
             try:
-                entries: list[dict[str, Any]] = []
-                cursor: str | None = None
-                for _ in range(MAX_PAGES):
-                    result = await ask_member(
-                        ctx, client, route, method, {"cursor": cursor} if cursor else {}
-                    )
-                    page = result.get(key)
-                    if isinstance(page, list):
-                        entries.extend(e for e in page if isinstance(e, dict))
-                    next_cursor = result.get("nextCursor")
-                    if not isinstance(next_cursor, str) or not next_cursor:
-                        break
-                    cursor = next_cursor
-                return entries
-            finally:
-                await release(ctx, client, route)
+                return await _pages(ctx, client, member, method, rejoin=False)
+            except SessionGone:
+                # The member restarted since the session began: join it again for this request.
+                return await _pages(ctx, client, member, method, rejoin=True)
     except (MemberFailed, aiohttp.ClientError, TimeoutError) as exc:
         log.warning(
             "virtual server %s: member %s left out of %s: %s",
@@ -77,6 +63,28 @@ async def member_list(
             exc or "timeout",
         )
         return None
+
+
+async def _pages(
+    ctx: RequestContext, client: UpstreamClient, member: Member, method: str, *, rejoin: bool
+) -> list[dict[str, Any]]:
+    key = LISTS[method][0]
+    route = await route_to(ctx, client, member, rejoin=rejoin)
+    try:
+        entries: list[dict[str, Any]] = []
+        cursor: str | None = None
+        for _ in range(MAX_PAGES):
+            result = await ask_member(ctx, client, route, method, {"cursor": cursor} if cursor else {})
+            page = result.get(key)
+            if isinstance(page, list):
+                entries.extend(e for e in page if isinstance(e, dict))
+            next_cursor = result.get("nextCursor")
+            if not isinstance(next_cursor, str) or not next_cursor:
+                break
+            cursor = next_cursor
+        return entries
+    finally:
+        await release(ctx, client, route)
 
 
 def _shown(member: Member, kind: ItemKind, entry: dict[str, Any], field: str) -> dict[str, Any] | None:

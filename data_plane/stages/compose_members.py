@@ -37,6 +37,10 @@ class MemberFailed(Exception):
     """A member could not answer (unreachable, timeout, error status, no answer)."""
 
 
+class SessionGone(MemberFailed):
+    """The member no longer knows the session (it restarted): 404 to a request with one."""
+
+
 @dataclass(frozen=True, slots=True)
 class MemberRoute:
     """How to reach one member for this request."""
@@ -101,6 +105,8 @@ async def open_member(
 async def read_answer(response: aiohttp.ClientResponse, rpc_id: Any) -> dict[str, Any]:
     """The JSON-RPC response to ``rpc_id`` in a member's answer (JSON or SSE). Releases it."""
     try:
+        if response.status == 404 and response.request_info.headers.get(SESSION_HEADER):
+            raise SessionGone("HTTP 404: the member lost the session")
         if response.status >= 400:
             raise MemberFailed(f"HTTP {response.status}")
         content_type = response.headers.get("Content-Type", "")
@@ -145,6 +151,11 @@ async def ask_member(
     """One request to a member, its ``result`` returned; :class:`MemberFailed` otherwise."""
     rpc_id = f"mcpgw-{method}"
     headers = {"Mcp-Method": method} if "Mcp-Method" in ctx.headers else {}
+    client_params = ctx.message.get("params") if ctx.message is not None else None
+    meta = client_params.get("_meta") if isinstance(client_params, dict) else None
+    if isinstance(meta, dict):
+        # 2026-07-28 requests carry the client's version, info and capabilities in ``_meta``.
+        params = {**params, "_meta": meta}
     response = await open_member(ctx, client, route, body=rpc_body(rpc_id, method, params), headers=headers)
     answer = await read_answer(response, rpc_id)
     result = answer.get("result")
@@ -181,14 +192,17 @@ async def notify_member(ctx: RequestContext, client: UpstreamClient, route: Memb
         log.info("virtual server %s: member %s missed a message: %s", ctx.slug, route.member.server, exc)
 
 
-async def route_to(ctx: RequestContext, client: UpstreamClient, member: Member) -> MemberRoute:
+async def route_to(
+    ctx: RequestContext, client: UpstreamClient, member: Member, *, rejoin: bool = False
+) -> MemberRoute:
     """How this request reaches ``member``: its session from the client's token, none in the
-    stateless era, or a session joined for this request when the token lacks the member."""
+    stateless era, or a session joined for this request when the token lacks the member (or,
+    with ``rejoin``, the member lost it)."""
     sessions = member_sessions(ctx)
     if sessions is None:
         return MemberRoute(member, "", "")
     found = sessions.get(member.server)
-    if found is not None:
+    if found is not None and not rejoin:
         return MemberRoute(member, found[0], found[1])
     assert ctx.session is not None
     params = {
