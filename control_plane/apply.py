@@ -1,7 +1,8 @@
 """Declarative config (``mcpgw apply -f gateway.yaml``): upsert workspaces, servers, keys, IdPs,
 and access control (users, members, teams, grants, webhooks: ``control_plane.apply_access``).
 
-Like ``kubectl apply`` or decK: items are matched by identity (workspaces and servers by slug,
+Like ``kubectl apply`` or decK: items are matched by identity (workspaces, servers and virtual
+servers by slug (``control_plane.apply_virtual``),
 keys by workspace + name) and created or updated to match the document; nothing absent is
 deleted. The whole document is applied in one transaction that records at most one config
 revision, and only when something changed, so applying the same document twice is a no-op.
@@ -32,6 +33,7 @@ from control_plane.apply_access import (
     apply_user,
     apply_webhook,
 )
+from control_plane.apply_virtual import AppliedVirtualServer, apply_virtual_server
 from control_plane.crypto import SecretBox
 from control_plane.models import (
     AgentKeyCreate,
@@ -40,6 +42,7 @@ from control_plane.models import (
     IdentityProviderUpdate,
     ServerCreate,
     ServerUpdate,
+    VirtualServerCreate,
     WorkspaceCreate,
 )
 from control_plane.models.common import SLUG_PATTERN
@@ -123,6 +126,7 @@ class ApplyDocument(_Strict):
 
     workspaces: list[ApplyWorkspace] = Field(default_factory=list)
     servers: list[ApplyServer] = Field(default_factory=list)
+    virtual_servers: list[VirtualServerCreate] = Field(default_factory=list)
     keys: list[ApplyKey] = Field(default_factory=list)
     identity_providers: list[ApplyIdentityProvider] = Field(default_factory=list)
     users: list[ApplyUser] = Field(default_factory=list)
@@ -160,6 +164,7 @@ class ApplyResult(BaseModel):
 
     workspaces: list[AppliedWorkspace] = Field(default_factory=list)
     servers: list[AppliedServer] = Field(default_factory=list)
+    virtual_servers: list[AppliedVirtualServer] = Field(default_factory=list)
     keys: list[AppliedKey] = Field(default_factory=list)
     identity_providers: list[AppliedIdentityProvider] = Field(default_factory=list)
     users: list[AppliedUser] = Field(default_factory=list)
@@ -177,6 +182,7 @@ class ApplyResult(BaseModel):
         sections: list[list[Any]] = [
             self.workspaces,
             self.servers,
+            self.virtual_servers,
             self.users,
             self.members,
             self.keys,
@@ -207,6 +213,7 @@ def _check_unique(document: ApplyDocument) -> None:
     for section, ids in (
         ("workspaces", [w.slug for w in document.workspaces]),
         ("servers", [s.slug for s in document.servers]),
+        ("virtual_servers", [v.slug for v in document.virtual_servers]),
         ("keys", [f"{k.workspace}/{k.name}" for k in document.keys]),
         ("identity_providers", [p.slug for p in document.identity_providers]),
         ("users", [u.email.strip().lower() for u in document.users]),
@@ -332,6 +339,7 @@ def apply_config(session: Session, *, document: ApplyDocument, secrets: SecretBo
         servers=[_apply_server(session, item, secrets) for item in document.servers],
     )
     session.flush()
+    result.virtual_servers = [apply_virtual_server(session, item) for item in document.virtual_servers]
     # Identity providers before users (identities name them), users and members before keys
     # (a key's owner must be a member), grants last (they name keys, teams and providers).
     result.identity_providers = [

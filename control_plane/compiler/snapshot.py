@@ -30,7 +30,7 @@ from joserfc.errors import JoseError
 from joserfc.jwk import OKPKey
 from sqlmodel import Session, select
 
-from control_plane.compiler import access, credentials, providers, stdio
+from control_plane.compiler import access, credentials, providers, stdio, virtual
 from control_plane.crypto import SecretBox, SecretBoxError
 from control_plane.models import AgentKey, DataPlaneGroup, Server, Tool, Workspace
 from control_plane.repos import revisions
@@ -89,6 +89,9 @@ def compile_group(
         servers=servers,
         keys=keys,
         access=access.compile_access(session, workspace_slugs=workspace_slugs, server_slugs=server_slugs),
+        virtual_servers=virtual.compile_virtual_servers(
+            session, workspace_slugs=workspace_slugs, server_slugs=server_slugs
+        ),
     )
     has_secrets = any(headers.values()) or any(a.secret for a in auths.values()) or identity is not None
     group_key = _group_key(group) if has_secrets else None

@@ -26,6 +26,12 @@ from control_plane.models.revision import ConfigRevision
 from control_plane.models.server import Server, ServerCreate, ServerPublic, ServerUpdate, Tool, ToolPublic
 from control_plane.models.team import Team, TeamMember
 from control_plane.models.user import User, UserIdentity, WorkspaceMember
+from control_plane.models.virtual_server import (
+    VirtualServer,
+    VirtualServerCreate,
+    VirtualServerPublic,
+    VirtualServerUpdate,
+)
 from control_plane.models.workspace import Workspace, WorkspaceCreate, WorkspacePublic
 
 __all__ = [
@@ -59,6 +65,10 @@ __all__ = [
     "ToolPublic",
     "User",
     "UserIdentity",
+    "VirtualServer",
+    "VirtualServerCreate",
+    "VirtualServerPublic",
+    "VirtualServerUpdate",
     "Workspace",
     "WorkspaceCreate",
     "WorkspaceMember",

@@ -27,7 +27,7 @@ from control_plane.models.upstream_auth import (
     UpstreamAuthIn,
     UpstreamAuthPublic,
 )
-from control_plane.repos import access_refs, revisions, workspaces
+from control_plane.repos import access_refs, revisions, virtual_servers, workspaces
 from control_plane.repos.errors import Conflict, Invalid, NotFound
 from shared.snapshot.credentials import IdentityForwarding
 
@@ -131,6 +131,8 @@ def create(
     workspace = workspaces.get(session, slug=data.workspace)
     if find(session, slug=data.slug) is not None:
         raise Conflict(f"server {data.slug!r} already exists")
+    if virtual_servers.find(session, slug=data.slug) is not None:
+        raise Conflict(f"a virtual server named {data.slug!r} already exists")
     server = Server(
         slug=data.slug,
         url=data.url,
@@ -236,13 +238,15 @@ def _check_transport(server: Server, secrets: SecretBox) -> None:
 
 
 def delete(session: Session, *, slug: str) -> None:
-    """Delete a server, its tools, the grants about it, and every key scope entry that names it.
+    """Delete a server, its tools, the grants about it, every key scope entry that names it, and
+    its membership in virtual servers.
 
     A key whose scope named only this server is revoked: an empty scope would mean "no limit"
     (a user-owned key) or "the workspace's grants" (a workspace key), more than it had.
     """
     server = get(session, slug=slug)
     access_refs.forget_server(session, server_id=server.id)
+    virtual_servers.forget_server(session, server_id=server.id)
     for tool in list_tools(session, server=server):
         session.delete(tool)
     for key in list(session.exec(select(AgentKey).where(AgentKey.workspace_id == server.workspace_id))):

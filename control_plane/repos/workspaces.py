@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import func
 from sqlmodel import Session, select
 
-from control_plane.models import AgentKey, Server, Workspace, WorkspaceCreate
+from control_plane.models import AgentKey, Server, VirtualServer, Workspace, WorkspaceCreate
 from control_plane.repos import access_refs, revisions
 from control_plane.repos.errors import Conflict, NotFound
 
@@ -69,6 +69,9 @@ def delete(session: Session, *, slug: str) -> None:
             f"workspace {slug!r} still owns {servers} server(s) and {keys} key(s); delete them first"
         )
     access_refs.forget_workspace(session, workspace_id=workspace.id)  # members, teams, webhook
+    # Its virtual servers have no members left (their servers are gone): they go with it.
+    for virtual in session.exec(select(VirtualServer).where(VirtualServer.workspace_id == workspace.id)):
+        session.delete(virtual)
     session.delete(workspace)
     revisions.record(session, reason=f"workspace {slug} deleted")
     session.flush()

@@ -10,7 +10,8 @@ the context with ``pending`` set; the chain awaits it
 and runs that stage once more, so stages stay synchronous and the order stays here. ``transport``
 comes first so a foreign Host or Origin is refused before anything is read; ``session`` needs
 the principal and the server, so it follows authenticate and route. ``upstream`` forwards and
-streams the answer back. ``audit`` always runs last, on success, on denial and
+streams the answer back; for a virtual server (route found one) ``compose`` answers instead,
+fanning out to its members. ``audit`` always runs last, on success, on denial and
 when a stage raised (the exception then continues to the top-level middleware).
 """
 
@@ -35,6 +36,7 @@ from data_plane.runtime.upstream import UpstreamClient
 from data_plane.stages.audit import audit
 from data_plane.stages.authenticate import authenticate
 from data_plane.stages.authorize import authorize
+from data_plane.stages.compose import Compose
 from data_plane.stages.headers import match_headers
 from data_plane.stages.parse import parse
 from data_plane.stages.route import route
@@ -46,6 +48,7 @@ Stage = Callable[[RequestContext], RequestContext | Denial]
 Forward = Callable[[RequestContext], Awaitable[aiohttp.ClientResponse | Denial]]
 Relay = Callable[[RequestContext, aiohttp.ClientResponse, ResponseSink], Awaitable[Outcome]]
 Record = Callable[[RequestContext, Outcome], None]
+Answer = Callable[[RequestContext, ResponseSink], Awaitable[Outcome]]
 
 CANCELLED = Outcome("error", 499, reason="request cancelled: the client went away")
 UNRESOLVED = Denial(DenialKind.INVALID_TOKEN, "the token could not be verified")
@@ -80,6 +83,8 @@ class Chain:
     relay: Relay
     record: Record
     stages: tuple[Stage, ...]
+    compose: Answer | None = None
+    """Answers for virtual servers (``stages/compose.py``) instead of forward + relay."""
 
     async def handle(self, ctx: RequestContext, sink: ResponseSink) -> Outcome:
         """Run ``ctx`` through the chain, answering on ``sink``; audit always runs."""
@@ -98,6 +103,9 @@ class Chain:
                     outcome = await sink.deny(ctx, result)
                     return outcome
                 ctx = result
+            if ctx.virtual is not None and self.compose is not None:
+                outcome = await self.compose(ctx, sink)
+                return outcome
             reply = await self.forward(ctx)
             if isinstance(reply, Denial):
                 outcome = await sink.deny(ctx, reply)
@@ -140,6 +148,7 @@ def build_chain(
         forward=forward,
         relay=partial(relay, sealer=sealer),
         record=record,
+        compose=Compose(client=client, sealer=sealer, webhooks=webhooks),
         stages=decision_stages(
             policy=policy,
             sealer=sealer,

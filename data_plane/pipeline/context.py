@@ -15,6 +15,7 @@ from typing import Any
 from data_plane.runtime.compiled import CompiledSnapshot, Principal, Upstream
 from data_plane.runtime.responses import ListFilter
 from data_plane.runtime.sessions import SessionClaims
+from data_plane.runtime.virtual.model import VirtualServer
 from shared.access import ItemKind
 
 
@@ -79,6 +80,8 @@ class RequestContext:
     """That item's name (tools, prompts) or URI (resources, resource templates)."""
     principal: Principal | None = None
     upstream: Upstream | None = None
+    virtual: VirtualServer | None = None
+    """Set instead of ``upstream`` when the slug names a virtual server (``stages/compose.py``)."""
     list_filter: ListFilter | None = None
     """When set, the list result (tools, prompts, resources, templates) is filtered by it."""
     rule: str = ""

@@ -132,5 +132,7 @@ class CompiledSnapshot:
     """Identity providers by issuer and by server (client authentication with IdP tokens)."""
     identity_signer: IdentitySigner | None = None
     """Signs identity JWTs toward upstreams with the group's identity key (when it has one)."""
+    virtual_servers: Mapping[str, Any] = field(default_factory=dict)
+    """Slug -> ``runtime.virtual.model.VirtualServer`` (typed loosely: that module imports this one)."""
     tables: Path | None = None
     """The SQLite file a large snapshot's entries are read from (``None``: all in memory)."""

@@ -8,11 +8,12 @@ import aiohttp
 from joserfc.jwk import OKPKey
 
 from data_plane.runtime.authz_webhook import Webhook
-from data_plane.runtime.compiled import CompiledSnapshot, LazyIndex, Principal, Upstream
+from data_plane.runtime.compiled import CompiledSnapshot, LazyIndex, Lookup, Principal, Upstream
 from data_plane.runtime.identity.providers import compile_providers
 from data_plane.runtime.identity_signer import IdentityKeyError, IdentitySigner
 from data_plane.runtime.stdio.launch import compile_launch, stdio_url
 from data_plane.runtime.upstream_credentials import compile_credentials, compile_identity
+from data_plane.runtime.virtual.model import compile_virtual
 from data_plane.snapshot.tables import TableSource
 from shared.access import AccessIndex
 from shared.sealing import UnsealError, unseal
@@ -150,6 +151,10 @@ def _common(snapshot: Snapshot, group_key: OKPKey | None) -> dict[str, Any]:
     }
 
 
+def _virtual(snapshot: Snapshot, servers: Lookup[Upstream]) -> dict[str, Any]:
+    return {slug: compile_virtual(slug, entry, servers) for slug, entry in snapshot.virtual_servers.items()}
+
+
 def compile_snapshot(
     snapshot: Snapshot,
     group_key: OKPKey | None,
@@ -174,6 +179,7 @@ def compile_snapshot(
         servers=servers,
         stdio={slug: upstream for slug, upstream in servers.items() if upstream.stdio is not None},
         access=access,
+        virtual_servers=_virtual(snapshot, servers),
         **_common(snapshot, group_key),
     )
 
@@ -214,11 +220,13 @@ def compile_tables(
         for slug in tables.stdio_slugs()
         if (entry := tables.server(slug)) is not None
     }
+    lazy_servers = LazyIndex(server, cache_entries)
     return CompiledSnapshot(
         keys=LazyIndex(key, cache_entries),
-        servers=LazyIndex(server, cache_entries),
+        servers=lazy_servers,
         stdio=stdio,
         access=access,
         tables=tables.path,
+        virtual_servers=_virtual(rest, lazy_servers),
         **_common(rest, group_key),
     )

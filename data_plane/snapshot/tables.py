@@ -6,7 +6,7 @@ A large snapshot is therefore written, once it is verified, into a read-only SQL
 data plane's state directory; the serving process reads an entry when a request first needs it
 and keeps a bounded number compiled (``runtime.compiled.LazyIndex``). Kong's data planes keep
 their declarative config in LMDB for the same reason. The small sections (identity providers,
-users, teams, webhooks, the identity key) stay in memory as a :class:`Snapshot` without servers,
+users, teams, webhooks, virtual servers, the identity key) stay in memory as a :class:`Snapshot` without servers,
 keys or grants (:meth:`TableSource.rest`).
 
 The file holds what the signed snapshot holds, sealed values still sealed; it is written only
@@ -22,11 +22,14 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+from pydantic import TypeAdapter
 
 from shared.access import Grant
 from shared.snapshot import KeyEntry, ServerEntry, Snapshot
+from shared.snapshot.virtual import VirtualServerEntry
 
 Annotations = Mapping[str, Any]
+_VIRTUAL = TypeAdapter(dict[str, VirtualServerEntry])
 
 _SCHEMA = """
 CREATE TABLE keys (hash TEXT PRIMARY KEY, entry BLOB NOT NULL) WITHOUT ROWID;
@@ -34,7 +37,8 @@ CREATE TABLE servers (slug TEXT PRIMARY KEY, entry BLOB NOT NULL, tools BLOB NOT
                       stdio INTEGER NOT NULL) WITHOUT ROWID;
 CREATE TABLE grants (server TEXT NOT NULL, position INTEGER NOT NULL, entry BLOB NOT NULL,
                      PRIMARY KEY (server, position)) WITHOUT ROWID;
-CREATE TABLE rest (id INTEGER PRIMARY KEY CHECK (id = 1), snapshot BLOB NOT NULL);
+CREATE TABLE rest (id INTEGER PRIMARY KEY CHECK (id = 1), snapshot BLOB NOT NULL,
+                   virtual_servers BLOB NOT NULL);
 """
 
 
@@ -69,14 +73,23 @@ def write_tables(snapshot: Snapshot, path: Path) -> None:
                     for position, grant in enumerate(snapshot.access.grants)
                 ),
             )
+            # Virtual servers go apart: the snapshot's check that their members exist needs the
+            # servers, which the rest leaves out (they were checked when the JWS was verified).
             rest = snapshot.model_copy(
                 update={
                     "servers": {},
                     "keys": {},
                     "access": snapshot.access.model_copy(update={"grants": []}),
+                    "virtual_servers": {},
                 }
             )
-            conn.execute("INSERT INTO rest VALUES (1, ?)", (orjson.dumps(rest.model_dump(mode="json")),))
+            conn.execute(
+                "INSERT INTO rest VALUES (1, ?, ?)",
+                (
+                    orjson.dumps(rest.model_dump(mode="json")),
+                    _VIRTUAL.dump_json(snapshot.virtual_servers),
+                ),
+            )
     finally:
         conn.close()
 
@@ -98,8 +111,11 @@ class TableSource:
 
     def rest(self) -> Snapshot:
         """The snapshot without servers, keys and grants."""
-        (blob,) = self._conn.execute("SELECT snapshot FROM rest WHERE id = 1").fetchone()
-        return Snapshot.model_validate_json(blob)
+        blob, virtual = self._conn.execute(
+            "SELECT snapshot, virtual_servers FROM rest WHERE id = 1"
+        ).fetchone()
+        rest = Snapshot.model_validate_json(blob)
+        return rest.model_copy(update={"virtual_servers": _VIRTUAL.validate_json(virtual)})
 
     def key(self, key_hash: str) -> KeyEntry | None:
         """The key whose secret hashes to ``key_hash``."""

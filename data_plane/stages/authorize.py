@@ -58,6 +58,8 @@ def authorize(ctx: RequestContext, *, webhooks: WebhookDecider | None = None) ->
     snapshot = ctx.snapshot
     if snapshot is None:
         return _NOT_READY
+    if ctx.virtual is not None:
+        return _authorize_virtual(ctx, principal, snapshot)
     view = snapshot.access.view(caller_of(principal, snapshot), ctx.slug)
     decision = view.server_decision()
     if not decision.allowed:
@@ -75,6 +77,27 @@ def authorize(ctx: RequestContext, *, webhooks: WebhookDecider | None = None) ->
     if listed is None or view.unrestricted(listed[0]):
         return replace(ctx, rule=decision.rule)
     return replace(ctx, rule=decision.rule, list_filter=_list_filter(view, *listed))
+
+
+def _authorize_virtual(
+    ctx: RequestContext, principal: Principal, snapshot: CompiledSnapshot
+) -> RequestContext | Denial:
+    """A virtual server is used by whoever may use one of its members; each item it shows or
+    routes is decided later, on its member server under its original name (``stages/compose``)."""
+    assert ctx.virtual is not None
+    who = caller_of(principal, snapshot)
+    refusals: list[str] = []
+    for member in ctx.virtual.members:
+        decision = snapshot.access.view(who, member.server).server_decision()
+        if decision.allowed:
+            return replace(ctx, rule=decision.rule)
+        refusals.append(decision.rule)
+    rule = refusals[0] if len(set(refusals)) == 1 else "default-deny"
+    return Denial(
+        DenialKind.SERVER_FORBIDDEN,
+        f"{who.label} may use no member server of virtual server '{ctx.slug}'",
+        rule,
+    )
 
 
 def _ask_webhook(

@@ -1,4 +1,4 @@
-"""Stage 5, route: server slug -> upstream of the context's snapshot."""
+"""Stage 5, route: server slug -> upstream (or virtual server) of the context's snapshot."""
 
 from __future__ import annotations
 
@@ -15,5 +15,8 @@ def route(ctx: RequestContext) -> RequestContext | Denial:
         return NOT_READY
     upstream = snapshot.servers.get(ctx.slug)
     if upstream is None:
+        virtual = snapshot.virtual_servers.get(ctx.slug)
+        if virtual is not None:
+            return replace(ctx, virtual=virtual)
         return Denial(DenialKind.NOT_FOUND, f"no server '{ctx.slug}' on this gateway")
     return replace(ctx, upstream=upstream)

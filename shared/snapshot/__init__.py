@@ -14,6 +14,7 @@ from shared.snapshot.schema import (
 )
 from shared.snapshot.signing import SnapshotRejected, sign_snapshot, verify_snapshot
 from shared.snapshot.stdio import StdioEntry
+from shared.snapshot.virtual import VirtualMember, VirtualServerEntry
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -27,6 +28,8 @@ __all__ = [
     "SnapshotRejected",
     "StdioEntry",
     "ToolEntry",
+    "VirtualMember",
+    "VirtualServerEntry",
     "canonical_bytes",
     "content_hash",
     "sign_snapshot",

@@ -28,8 +28,15 @@ def content_hash(document: dict[str, Any]) -> str:
 
 
 def snapshot_document(snapshot: Snapshot) -> dict[str, Any]:
-    """The JSON document of a snapshot, exactly as it is hashed and signed."""
-    return snapshot.model_dump(mode="json")
+    """The JSON document of a snapshot, exactly as it is hashed and signed.
+
+    A snapshot without virtual servers leaves the section out, so it stays byte for byte what
+    data planes that predate virtual servers accept.
+    """
+    document = snapshot.model_dump(mode="json")
+    if not document.get("virtual_servers"):
+        document.pop("virtual_servers", None)
+    return document
 
 
 def with_content_hash(snapshot: Snapshot) -> Snapshot:

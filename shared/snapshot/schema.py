@@ -16,6 +16,7 @@ from shared.snapshot.access import AccessSection
 from shared.snapshot.credentials import IdentityForwarding, NoAuth, UpstreamAuth
 from shared.snapshot.credentials import Sealed as Sealed  # re-exported: part of the schema
 from shared.snapshot.stdio import StdioEntry
+from shared.snapshot.virtual import VirtualServerEntry
 
 SCHEMA_VERSION = 1
 """Bumped on any incompatible change; a data plane refuses a schema version it does not know."""
@@ -138,3 +139,15 @@ class Snapshot(_Frozen):
     """Grants, users, teams and authorization webhooks (see ``shared.access``)."""
     identity_key: Sealed | None = None
     """The group's Ed25519 private JWK (JSON, sealed) that signs identity JWTs toward upstreams."""
+    virtual_servers: dict[str, VirtualServerEntry] = Field(default_factory=dict)
+    """Slug -> virtual server aggregating member servers (absent in older snapshots: none)."""
+
+    @model_validator(mode="after")
+    def _virtual_servers_fit(self) -> Snapshot:
+        for slug, virtual in self.virtual_servers.items():
+            if slug in self.servers:
+                raise ValueError(f"virtual server {slug!r} has the slug of a server")
+            missing = sorted({m.server for m in virtual.members} - set(self.servers))
+            if missing:
+                raise ValueError(f"virtual server {slug!r} names unknown member servers {missing}")
+        return self

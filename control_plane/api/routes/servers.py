@@ -14,7 +14,7 @@ from control_plane.api.actor import Actor
 from control_plane.api.deps import ActorDep, SessionDep, StateDep
 from control_plane.discovery import DiscoveredTool, DiscoveryFailed
 from control_plane.models import Server, ServerCreate, ServerPublic, ServerUpdate, ToolPublic
-from control_plane.repos import servers, workspaces
+from control_plane.repos import servers, virtual_servers, workspaces
 from control_plane.repos.errors import Conflict
 
 router = APIRouter(prefix="/servers", tags=["servers"])
@@ -42,6 +42,8 @@ def create_server(session: SessionDep, state: StateDep, actor: ActorDep, body: S
     actor.require_workspace_admin(workspace.id, workspace.slug)
     if servers.find(session, slug=body.slug) is not None:
         raise Conflict(f"server {body.slug!r} already exists")
+    if (taken := virtual_servers.slug_taken(session, body.slug)) is not None:
+        raise Conflict(taken)
     found: list[DiscoveredTool] | None = None
     error = ""
     if body.discover:
@@ -87,7 +89,8 @@ def update_server(
 
 @router.delete("/{slug}", status_code=status.HTTP_204_NO_CONTENT, summary="Delete a server")
 def delete_server(session: SessionDep, actor: ActorDep, slug: str) -> None:
-    """Delete a server, its tool catalog, and every key scope entry naming it."""
+    """Delete a server, its tool catalog, every key scope entry naming it, and its membership in
+    virtual servers (they keep serving their other members)."""
     _managed(session, actor, slug)
     servers.delete(session, slug=slug)
 

@@ -67,7 +67,8 @@ class Tenants:
 
 
 def _workspace_resources(client: TestClient, ws: str, provider_slug: str) -> dict[str, str]:
-    """A server, key, identity provider, team, grant, webhook and audit event of workspace ``ws``."""
+    """A server, virtual server, key, identity provider, team, grant, webhook and audit event of
+    workspace ``ws``."""
     server = f"{ws}-srv"
     make_server(client, server, workspace=ws)
     key = ok(
@@ -82,6 +83,8 @@ def _workspace_resources(client: TestClient, ws: str, provider_slug: str) -> dic
     ok(client.post("/api/v1/identity-providers", json=idp), 201)
     team = make_team(client, ws, f"{ws}-team")
     grant = make_grant(client, f"{ws}-grant", server, "workspace", ws)
+    virtual = {"slug": f"{ws}-virtual", "workspace": ws, "members": [{"server": server}]}
+    ok(client.post("/api/v1/virtual-servers", json=virtual), 201)
     ok(client.put(f"/api/v1/workspaces/{ws}/authz-webhook", json={"url": f"https://{ws}.hook.example.test"}))
     with state_of(client).db.transaction() as session:
         session.add(
@@ -102,6 +105,7 @@ def _workspace_resources(client: TestClient, ws: str, provider_slug: str) -> dic
         "identity_provider": idp["slug"],
         "team": team["id"],
         "grant": grant["id"],
+        "virtual_server": virtual["slug"],
         "event": f"{ws}-event",
         "org_provider": provider_slug,
     }

@@ -44,6 +44,7 @@ PATH_PARAMETERS: dict[tuple[str, str], Builder] = {
     ("members", "user"): lambda t: t.ids["alpha"]["member_user"],
     ("teams", "team_id"): lambda t: t.ids["alpha"]["team"],
     ("grants", "grant_id"): lambda t: t.ids["alpha"]["grant"],
+    ("virtual-servers", "slug"): lambda t: t.ids["alpha"]["virtual_server"],
 }
 
 Body = Callable[[Tenants, str], dict[str, Any]]
@@ -92,6 +93,12 @@ BODIES: dict[tuple[str, str], Body] = {
     ("PUT", "/api/v1/workspaces/{slug}/authz-webhook"): lambda t, c: {
         "url": "https://evil.example.test/hook"
     },
+    ("POST", "/api/v1/virtual-servers"): lambda t, c: {
+        "slug": "iso-virtual",
+        "workspace": "alpha",
+        "members": [{"server": "alpha-srv"}],
+    },
+    ("PATCH", "/api/v1/virtual-servers/{slug}"): lambda t, c: {"members": []},
     ("POST", "/api/v1/access/preview"): lambda t, c: {
         "caller": {"kind": "key", "id": t.ids["alpha"]["key"]},
         "server": "alpha-srv",
@@ -140,7 +147,16 @@ def _fill(path: str, built: Tenants) -> str:
 def _alpha_marks(built: Tenants, *, with_workspace: bool) -> set[str]:
     """Strings that only alpha's resources carry (the slug too, unless the caller is in alpha)."""
     marks = {v for k, v in built.ids["alpha"].items() if k not in ("workspace", "org_provider")}
-    marks |= {"alpha-srv", "alpha-key", "alpha-team", "alpha-grant", "alpha-event", "alpha.idp", "alpha.hook"}
+    marks |= {
+        "alpha-srv",
+        "alpha-virtual",
+        "alpha-key",
+        "alpha-team",
+        "alpha-grant",
+        "alpha-event",
+        "alpha.idp",
+        "alpha.hook",
+    }
     marks.add("alpha-admin@example.com")
     if with_workspace:
         marks.add("alpha")
@@ -152,6 +168,7 @@ def _alpha_state(client: TestClient) -> str:
     reads = [
         "/api/v1/workspaces/alpha",
         "/api/v1/servers?workspace=alpha",
+        "/api/v1/virtual-servers?workspace=alpha",
         "/api/v1/keys?workspace=alpha&include_revoked=true",
         "/api/v1/identity-providers",
         "/api/v1/workspaces/alpha/members",

@@ -9,7 +9,8 @@ import pytest
 from data_plane.snapshot.store import SnapshotStore
 from shared.access import AccessSection, Grant, Selection
 from shared.apikeys import hash_secret
-from shared.snapshot import SnapshotRejected, ToolEntry
+from shared.snapshot import SnapshotRejected, ToolEntry, with_content_hash
+from shared.snapshot.virtual import VirtualMember, VirtualServerEntry
 from tests.data_plane.kit import NARROW, UPSTREAM_SECRET, WIDE, KeyPair, make_snapshot, sign
 from tests.data_plane.stdio_kit import stdio_snapshot
 
@@ -78,6 +79,24 @@ async def test_a_large_snapshot_is_served_from_tables_with_the_same_answers_as_i
         for tool in ("echo", "danger", "nope"):
             assert va.decide("tool", tool) == vb.decide("tool", tool)
     assert b.access.view(wide, "py").decide("tool", "danger").rule == "grant:narrow-deny"
+
+
+async def test_virtual_servers_of_a_large_snapshot_compile_over_its_tables(
+    keys: KeyPair, tmp_path: Path
+) -> None:
+    virtual = VirtualServerEntry(
+        id="v1",
+        workspace="demo",
+        members=[VirtualMember(server="py", prefix="py"), VirtualMember(server="other", prefix="other")],
+    )
+    snapshot = with_content_hash(
+        make_snapshot(keys).model_copy(update={"virtual_servers": {"both": virtual}})
+    )
+    store = _store(keys, tmp_path, tables=True)
+    await store.apply(sign(snapshot, keys))
+    assert store.current is not None and store.current.tables is not None
+    compiled = store.current.virtual_servers["both"]
+    assert [m.upstream.slug for m in compiled.members] == ["py", "other"]
 
 
 async def test_the_previous_tables_are_removed_when_a_new_snapshot_is_swapped_in(
