@@ -7,6 +7,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import pytest
+
 from tests.conformance.suite import Era, Run, Scenario
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "conformance.md"
@@ -148,3 +150,7 @@ def render(results: Sequence[EraResult]) -> str:
     for result in results:
         lines += _era_section(result)
     return "\n".join(lines).rstrip() + "\n"
+
+
+RESULTS = pytest.StashKey[list[EraResult]]()
+"""Where the test run keeps its results for ``conftest.pytest_terminal_summary`` to print."""
