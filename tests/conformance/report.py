@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
+from importlib.metadata import version
 from pathlib import Path
 
 import pytest
@@ -137,7 +138,7 @@ def render(results: Sequence[EraResult]) -> str:
         "server (`tests/servers/conformance_server.py`, official Python SDK) directly, and through the",
         "gateway (control plane and data plane processes, the target registered as an upstream, the",
         "suite authenticated with an agent key). `tests/conformance/test_conformance.py` runs it in",
-        "`make test`, prints this table and rewrites this page; it fails when a scenario's verdict",
+        "`make test`, prints these tables and rewrites this page; it fails when a scenario's verdict",
         "through the gateway differs from the direct one, or when a check that succeeds directly does",
         "not through the gateway. Verdicts: *fail* when any check fails, *pass (warnings)* when only",
         "SHOULD-level checks warn. Checks: succeeded / run (informational checks not counted).",
@@ -146,7 +147,18 @@ def render(results: Sequence[EraResult]) -> str:
         "credential, so for the gateway runs the suite's Node process preloads",
         "`tests/conformance/bearer.mjs`, which adds the agent key to every request it makes.",
         "",
+        f"Target built on the official MCP Python SDK `mcp` {version('mcp')}.",
+        "",
+        "| run | suite | direct | through the gateway |",
+        "|---|---|---|---|",
     ]
+    for result in results:
+        scored = scored_names(result)
+        lines.append(
+            f"| {result.era.title} | {result.era.version} | {_score(result.direct, scored)} "
+            f"| {_score(result.gateway, scored)} |"
+        )
+    lines.append("")
     for result in results:
         lines += _era_section(result)
     return "\n".join(lines).rstrip() + "\n"

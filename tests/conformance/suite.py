@@ -2,10 +2,10 @@
 
 ``tests/conformance/package.json`` pins two releases and the Node they need (>= 22, shipped on
 npm as the ``node`` package; the machine's own Node may be older): the stable release, whose
-server scenarios are the handshake era (2025-06-18, 2025-11-25), and the pre-release, run with
-``--requirements 2026-07-28``, whose scenarios are the stateless 2026-07-28 era (and, with
-``--requirements 2025-11-25``, the handshake era's newer checks, such as the session lifecycle). ``npm ci`` runs
-once when ``node_modules`` is missing. Each run writes one ``checks.json`` per scenario; this
+server scenarios are the handshake era (run at 2025-11-25), and the pre-release, run with
+``--requirements 2026-07-28`` (the stateless 2026-07-28 era) and ``--requirements 2025-11-25``
+(the handshake era's newer checks, such as the session lifecycle). ``npm ci`` runs once when
+``node_modules`` is missing. Each run writes one ``checks.json`` per scenario; this
 module reads them into verdicts.
 """
 
@@ -61,13 +61,13 @@ class Era:
 
 LEGACY = Era(
     key="stable",
-    title="Handshake era (2025-06-18, 2025-11-25): stable release, every server scenario",
+    title="Handshake era (2025-11-25 wire): stable release, every server scenario",
     package="conformance-stable",
     arguments=("--suite", "all"),
 )
 LEGACY_NEXT = Era(
     key="2025-11-25",
-    title="Handshake era: pre-release, the 2025-11-25 requirement set",
+    title="Handshake era (2025-11-25 wire): pre-release, the 2025-11-25 requirement set",
     package="conformance-next",
     arguments=("--requirements", "2025-11-25"),
 )
