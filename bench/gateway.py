@@ -93,11 +93,12 @@ def start_data_plane(
     control_plane: ControlPlane | None = None,
     snapshot: tuple[Path, Path, Path] | None = None,
     ready_seconds: float = 60,
+    workers: int = 1,
 ) -> DataPlane:
     """Start a data plane dialling ``control_plane``, or booting from ``snapshot`` files.
 
     ``snapshot`` is (signed snapshot, verify key, group key); that data plane runs with the
-    JWS size cap lifted (see :mod:`bench.jws_limit`).
+    JWS size cap lifted (see :mod:`bench.jws_limit`). ``workers`` processes share its ports.
     """
     port, admin_port = free_port(), free_port()
     env = {
@@ -105,6 +106,7 @@ def start_data_plane(
         "MCPGW_DP_ADMIN_LISTEN": f"127.0.0.1:{admin_port}",
         "MCPGW_DP_GROUP": "default",
         "MCPGW_DP_STATE_DIR": str(tmp / name),
+        "MCPGW_DP_WORKERS": str(workers),
     }
     module = "mcpgw.cli"
     if control_plane is not None:
@@ -158,11 +160,15 @@ def key_status(url: str, secret: str) -> int:
         return 0
 
 
-def wait_key_works(url: str, secret: str, seconds: float = 30) -> None:
-    """Wait until the data plane at ``url`` accepts ``secret`` (the snapshot arrived)."""
+def wait_key_works(url: str, secret: str, seconds: float = 30, *, consecutive: int = 1) -> None:
+    """Wait until the data plane at ``url`` accepts ``secret`` (the snapshot arrived) on
+    ``consecutive`` new connections in a row (which the kernel spreads over its workers)."""
     deadline = time.monotonic() + seconds
+    streak = 0
     while time.monotonic() < deadline:
-        if key_status(url, secret) == 200:
+        streak = streak + 1 if key_status(url, secret) == 200 else 0
+        if streak >= consecutive:
             return
-        time.sleep(0.05)
+        if not streak:
+            time.sleep(0.05)
     raise RuntimeError(f"key not accepted at {url} within {seconds}s")

@@ -135,7 +135,8 @@ def markdown(results: dict[str, Any]) -> str:
         "",
         "`direct` = the fast upstream itself; `nginx` = plain reverse proxy (keep-alive pool, "
         "`proxy_buffering off`, one worker per core); `naive` = a one-process aiohttp pass-through; "
-        "`gateway-narrow` = the data plane with a key restricted to a tool list, `gateway-wide` = a "
+        "`gateway-narrow` = the data plane (one worker process per core, like nginx) with a key "
+        "restricted to a tool list, `gateway-wide` = a "
         "whole-server key; both with injected upstream credentials and audit streamed to a running "
         "control plane (SQLite). `echo` is a small JSON result, `big` a 1 MiB result, `stream` an SSE "
         "answer (two progress notifications, then the result).",

@@ -7,6 +7,7 @@ Sections that need a missing tool (wrk, nginx, PostgreSQL) are either fatal or, 
 from __future__ import annotations
 
 import logging
+import os
 import shutil
 from pathlib import Path
 from typing import Any
@@ -89,10 +90,17 @@ class Run:
         cp = gateway.start_control_plane(self.stack, self.tmp, f"sqlite:///{self.tmp / 'cp.db'}")
         keys = gateway.register(cp, fast_url=fast_url, sdk_url=sdk_url)
         dp = gateway.start_data_plane(self.stack, self.tmp, "data-plane-0", control_plane=cp)
+        # The stateless rows use one data plane with a worker per core, as it is meant to run
+        # (nginx gets the same); sessions, scale and propagation use single-process ones.
+        wide = gateway.start_data_plane(
+            self.stack, self.tmp, "data-plane-workers", control_plane=cp, workers=os.cpu_count() or 1
+        )
         for secret in (keys.narrow, keys.wide):
             gateway.wait_key_works(dp.url("fast"), secret)
+            gateway.wait_key_works(wide.url("fast"), secret, consecutive=20)
         up_pids = [upstream.pid]
         gw_pids = {"data-plane": [dp.child.pid], "control-plane": [cp.child.pid], "upstream": up_pids}
+        workers_pids = {**gw_pids, "data-plane": [wide.child.pid, *children_of(wide.child.pid)]}
         targets = {
             "direct": Target("direct", fast_url, "", {"upstream": up_pids}),
             "naive": Target(
@@ -101,8 +109,8 @@ class Run:
                 "",
                 {"naive-proxy": [naive.pid], "upstream": up_pids},
             ),
-            "gateway-narrow": Target("gateway-narrow", dp.url("fast"), keys.narrow, gw_pids),
-            "gateway-wide": Target("gateway-wide", dp.url("fast"), keys.wide, gw_pids),
+            "gateway-narrow": Target("gateway-narrow", wide.url("fast"), keys.narrow, workers_pids),
+            "gateway-wide": Target("gateway-wide", wide.url("fast"), keys.wide, workers_pids),
         }
         if has_nginx:
             nginx_port = free_port()
