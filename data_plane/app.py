@@ -91,8 +91,9 @@ def create_app(settings: DataPlaneSettings, *, store: SnapshotStore | None = Non
         allowed_hosts=settings.allowed_hosts,
     )
     buffer = AuditBuffer(capacity=settings.audit_buffer_size, batch_size=settings.audit_batch_size)
-    stdio = StdioHost() if settings.allow_stdio else None
-    client = UpstreamClient(stdio_socket=stdio.socket_path if stdio is not None else None)
+    # The host serves stdio pools (when allowed: compile refuses them otherwise) and legacy SSE pools.
+    stdio = StdioHost()
+    client = UpstreamClient(stdio_socket=stdio.socket_path)
     identity_http = AiohttpIdentityHttp(timeout_seconds=settings.connect_timeout_seconds)
     identity = IdentityVerifier(JwksCache(identity_http), IntrospectionCache(identity_http))
     webhooks = WebhookDecider()
@@ -102,9 +103,8 @@ def create_app(settings: DataPlaneSettings, *, store: SnapshotStore | None = Non
     app[keys.STORE] = store
     app[keys.PUBLIC_BASE_URL] = settings.public_base_url
     app[keys.UPSTREAM] = client
-    if stdio is not None:
-        app[keys.STDIO] = stdio
-        store.on_swap(stdio.reconcile)
+    app[keys.STDIO] = stdio
+    store.on_swap(stdio.reconcile)
     app[keys.IDENTITY_HTTP] = identity_http
     app[keys.WEBHOOKS] = webhooks
     app[keys.AUDIT_BUFFER] = buffer

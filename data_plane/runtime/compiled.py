@@ -15,6 +15,7 @@ import aiohttp
 from data_plane.runtime.authz_webhook import Webhook
 from data_plane.runtime.identity.providers import IdentityIndex
 from data_plane.runtime.identity_signer import IdentitySigner
+from data_plane.runtime.sse_upstream.connection import SseTarget
 from data_plane.runtime.stdio.launch import StdioLaunch
 from data_plane.runtime.upstream_credentials import ClientCredentials, IdentityPolicy
 from shared.access import AccessIndex, Caller
@@ -65,6 +66,9 @@ class Upstream:
     """How the caller's identity goes upstream (signed JWT, plain headers); ``None``: it does not."""
     stdio: StdioLaunch | None = None
     """For a stdio server, what its pool launches; ``url`` then names the pool (``runtime/stdio``)."""
+    sse: SseTarget | None = None
+    """For a legacy HTTP+SSE server, where its pool connects; ``url`` then names the pool
+    (``runtime/sse_upstream``), and the credentials above go on its GET and POSTs."""
 
 
 @dataclass(frozen=True, slots=True)

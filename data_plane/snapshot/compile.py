@@ -9,6 +9,7 @@ from data_plane.runtime.authz_webhook import Webhook
 from data_plane.runtime.compiled import CompiledSnapshot, Principal, Upstream
 from data_plane.runtime.identity.providers import compile_providers
 from data_plane.runtime.identity_signer import IdentityKeyError, IdentitySigner
+from data_plane.runtime.sse_upstream.connection import sse_pool_url, sse_target
 from data_plane.runtime.stdio.launch import compile_launch, stdio_url
 from data_plane.runtime.upstream_credentials import compile_credentials, compile_identity
 from shared.access import AccessIndex
@@ -36,11 +37,17 @@ def _upstream(slug: str, entry: ServerEntry, group_key: OKPKey | None, connect_t
         entry.auth,
         lambda what, sealed: _open(sealed, group_key, f"{what} of server {slug!r}"),
     )
+    sse = (
+        sse_target(slug, credentials.url, entry.timeout_seconds, connect_timeout)
+        if entry.transport == "sse"
+        else None
+    )
     return Upstream(
         slug=slug,
         server_id=entry.id,
         workspace=entry.workspace,
-        url=credentials.url,
+        url=sse_pool_url(slug, sse) if sse is not None else credentials.url,
+        sse=sse,
         timeout_seconds=entry.timeout_seconds,
         injected_headers=(*headers, *credentials.headers),
         token_source=credentials.token_source,
