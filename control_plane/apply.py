@@ -258,6 +258,7 @@ def _apply_server(session: Session, item: ApplyServer, secrets: SecretBox) -> Ap
         raise Conflict(f"server {item.slug!r} belongs to another workspace; servers do not move")
     reconnect = (
         existing.url != item.url
+        or existing.transport != item.transport
         or servers.open_headers(secrets, existing) != item.headers
         or servers.open_auth(secrets, existing) != item.auth
         or (existing.command, existing.args, existing.cwd) != (item.command, item.args, item.cwd)

@@ -28,7 +28,9 @@ def discover_now(target: servers.Connection, *, timeout: float) -> list[Discover
     async def run() -> list[DiscoveredTool]:
         if target.stdio is not None:
             return await discover_stdio_tools(target=target.stdio, timeout=timeout)
-        return await discover_tools(url=target.url, headers=target.headers, timeout=timeout)
+        return await discover_tools(
+            url=target.url, headers=target.headers, timeout=timeout, legacy_sse=target.legacy_sse
+        )
 
     return from_thread.run(run)
 

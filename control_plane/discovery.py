@@ -23,6 +23,7 @@ from typing import Any
 import anyio
 import httpx2
 from mcp import Client
+from mcp.client.sse import sse_client
 from mcp.client.stdio import StdioServerParameters, stdio_client
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.exceptions import MCPError
@@ -129,11 +130,15 @@ async def discover_tools(
     url: str,
     headers: dict[str, str],
     timeout: float,  # noqa: ASYNC109  (one bound over connect, handshake and every page)
+    legacy_sse: bool = False,
 ) -> list[DiscoveredTool]:
     """Every tool the MCP server at ``url`` lists, within ``timeout`` seconds in total.
 
+    ``legacy_sse``: ``url`` is the event stream of a legacy HTTP+SSE (2024-11-05) server.
     Raises :class:`DiscoveryFailed` for any failure (unreachable, HTTP error, MCP error, timeout).
     """
+    if legacy_sse:
+        return await _bounded(_over_sse(url, headers, timeout), timeout)
     return await _bounded(_over_http(url, headers, timeout), timeout)
 
 
@@ -155,6 +160,13 @@ async def _over_http(url: str, headers: dict[str, str], io_timeout: float) -> As
         httpx2.AsyncClient(headers=headers, timeout=io_timeout) as http,
         streamable_http_client(url, http_client=http) as streams,
     ):
+        yield streams
+
+
+@asynccontextmanager
+async def _over_sse(url: str, headers: dict[str, str], io_timeout: float) -> AsyncIterator[Any]:
+    # The stream is read for as long as discovery lasts: its read bound is the whole bound.
+    async with sse_client(url, headers=headers, timeout=io_timeout, sse_read_timeout=io_timeout) as streams:
         yield streams
 
 

@@ -19,15 +19,16 @@ from joserfc.jwk import OKPKey
 from data_plane import keys
 from data_plane.audit.buffer import AuditBuffer
 from data_plane.audit.shipper import AuditShipper
-from data_plane.http import health, jwks, mcp, metadata
+from data_plane.http import health, jwks, legacy_sse, mcp, metadata
 from data_plane.http.middleware import last_resort
+from data_plane.http.sse_stream import LegacySseStreams
 from data_plane.pipeline.chain import build_chain
 from data_plane.runtime.authz_webhook import WebhookDecider
 from data_plane.runtime.identity.fetch import AiohttpIdentityHttp
 from data_plane.runtime.identity.introspection import IntrospectionCache
 from data_plane.runtime.identity.jwks import JwksCache
 from data_plane.runtime.identity.verifier import IdentityVerifier
-from data_plane.runtime.sessions import SessionSealer
+from data_plane.runtime.sessions import SESSION_KEY_INFO, SessionSealer
 from data_plane.runtime.stdio.host import StdioHost
 from data_plane.runtime.transport_policy import TransportPolicy
 from data_plane.runtime.upstream import UpstreamClient
@@ -67,15 +68,19 @@ def build_store(settings: DataPlaneSettings, *, group_key: OKPKey | None = None)
     )
 
 
-def build_sealer(group_key: OKPKey | None) -> SessionSealer:
-    """The session sealer: derived from the group key, so every data plane of the group agrees."""
+def build_sealer(group_key: OKPKey | None, *, info: bytes = SESSION_KEY_INFO) -> SessionSealer:
+    """The session sealer: derived from the group key, so every data plane of the group agrees.
+
+    ``info`` labels the key (the legacy SSE endpoint's ``session_id`` tokens have their own).
+    """
     if group_key is None:
-        logger.warning(
-            "no group key configured: session ids are sealed with a per-process key, "
-            "so a session cannot move to another data plane or survive a restart"
-        )
+        if info == SESSION_KEY_INFO:
+            logger.warning(
+                "no group key configured: session ids are sealed with a per-process key, "
+                "so a session cannot move to another data plane or survive a restart"
+            )
         return SessionSealer.ephemeral()
-    return SessionSealer.from_group_key(group_key)
+    return SessionSealer.from_group_key(group_key, info=info)
 
 
 def create_app(settings: DataPlaneSettings, *, store: SnapshotStore | None = None) -> web.Application:
@@ -94,8 +99,9 @@ def create_app(settings: DataPlaneSettings, *, store: SnapshotStore | None = Non
         allowed_hosts=settings.allowed_hosts,
     )
     buffer = AuditBuffer(capacity=settings.audit_buffer_size, batch_size=settings.audit_batch_size)
-    stdio = StdioHost() if settings.allow_stdio else None
-    client = UpstreamClient(stdio_socket=stdio.socket_path if stdio is not None else None)
+    # The host serves stdio pools (when allowed: compile refuses them otherwise) and legacy SSE pools.
+    stdio = StdioHost()
+    client = UpstreamClient(stdio_socket=stdio.socket_path)
     identity_http = AiohttpIdentityHttp(timeout_seconds=settings.connect_timeout_seconds)
     identity = IdentityVerifier(JwksCache(identity_http), IntrospectionCache(identity_http))
     webhooks = WebhookDecider()
@@ -105,11 +111,11 @@ def create_app(settings: DataPlaneSettings, *, store: SnapshotStore | None = Non
     app[keys.STORE] = store
     app[keys.PUBLIC_BASE_URL] = settings.public_base_url
     app[keys.UPSTREAM] = client
-    if stdio is not None:
-        app[keys.STDIO] = stdio
-        store.on_swap(stdio.reconcile)
+    app[keys.STDIO] = stdio
+    store.on_swap(stdio.reconcile)
     app[keys.IDENTITY_HTTP] = identity_http
     app[keys.WEBHOOKS] = webhooks
+    app[keys.LEGACY_SSE] = LegacySseStreams(build_sealer(group_key, info=legacy_sse.STREAM_KEY_INFO))
     app[keys.AUDIT_BUFFER] = buffer
     app[keys.SYNC_STATUS] = status
     app[keys.CHAIN] = build_chain(
@@ -135,8 +141,11 @@ def create_app(settings: DataPlaneSettings, *, store: SnapshotStore | None = Non
         app[keys.SYNC_CLIENT] = SyncClient(
             target=settings.control_plane, store=store, status=status, node_id=node_id, group=settings.group
         )
-    app.cleanup_ctx.extend([_boot_snapshot, _stdio_host, _upstream_pool, _audit_shipper, _sync_client])
+    app.cleanup_ctx.extend(
+        [_boot_snapshot, _stdio_host, _upstream_pool, _legacy_sse, _audit_shipper, _sync_client]
+    )
     mcp.add_routes(app)
+    legacy_sse.add_routes(app)
     metadata.add_routes(app)
     jwks.add_routes(app)
     return app
@@ -190,6 +199,11 @@ async def _upstream_pool(app: web.Application) -> AsyncIterator[None]:
     await webhooks.close()
     await identity_http.close()
     await client.close()
+
+
+async def _legacy_sse(app: web.Application) -> AsyncIterator[None]:
+    yield
+    await app[keys.LEGACY_SSE].close()
 
 
 async def _stop(task: asyncio.Task[None]) -> None:

@@ -6,6 +6,7 @@ from aiohttp import web
 
 from data_plane.audit.buffer import AuditBuffer
 from data_plane.audit.shipper import AuditShipper
+from data_plane.http.sse_stream import LegacySseStreams
 from data_plane.pipeline.chain import Chain
 from data_plane.runtime.authz_webhook import WebhookDecider
 from data_plane.runtime.identity.fetch import AiohttpIdentityHttp
@@ -28,3 +29,4 @@ PUBLIC_BASE_URL = web.AppKey("public_base_url", str)
 IDENTITY_HTTP = web.AppKey("identity_http", AiohttpIdentityHttp)
 STDIO = web.AppKey("stdio_host", StdioHost)
 WEBHOOKS = web.AppKey("authz_webhooks", WebhookDecider)
+LEGACY_SSE = web.AppKey("legacy_sse_streams", LegacySseStreams)

@@ -152,7 +152,7 @@ def _servers(
         entries[server.slug] = ServerEntry(
             id=server.id,
             workspace=workspace_slugs.get(server.workspace_id, ""),
-            transport="stdio" if server.transport == "stdio" else "streamable-http",
+            transport=server.transport if server.transport in ("stdio", "sse") else "streamable-http",
             url=server.url,
             stdio=stdio.stdio_entry(server),
             timeout_seconds=server.timeout_seconds,

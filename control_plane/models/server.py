@@ -14,7 +14,8 @@ from control_plane.models.upstream_auth import NoAuthIn, UpstreamAuthIn, Upstrea
 from shared.snapshot.credentials import IdentityForwarding
 from shared.snapshot.stdio import ENV_NAME_PATTERN, MAX_PROCESSES_LIMIT
 
-TransportName = Literal["streamable-http", "stdio"]
+TransportName = Literal["streamable-http", "stdio", "sse"]
+"""``sse``: the legacy HTTP+SSE transport of MCP 2024-11-05 (``url`` is the GET event stream)."""
 EnvName = Annotated[str, StringConstraints(pattern=ENV_NAME_PATTERN)]
 
 
@@ -47,9 +48,15 @@ def transport_problem(
             return "command, args, env and cwd must not contain NUL characters"
         return None
     if not url:
-        return "a Streamable HTTP server needs a url"
+        return (
+            "an sse server needs the url of its event stream"
+            if transport == "sse"
+            else ("a Streamable HTTP server needs a url")
+        )
     if command or args or env or cwd:
         return "command, args, env and cwd are for stdio servers (transport: stdio)"
+    if transport == "sse" and not url.startswith(("http://", "https://")):
+        return "an sse server's url must be an http:// or https:// URL"
     return None
 
 
@@ -78,7 +85,11 @@ def check_transport_fields(server: Any) -> None:
 
 class ServerBase(SQLModel):
     slug: str = Field(index=True, unique=True, max_length=64, schema_extra={"pattern": SLUG_PATTERN})
-    url: str = Field(default="", max_length=2000, description="Streamable HTTP servers only")
+    url: str = Field(
+        default="",
+        max_length=2000,
+        description="the Streamable HTTP endpoint, or the event stream (GET) of an sse server; not for stdio",
+    )
     transport: str = Field(default="streamable-http", max_length=32)
     timeout_seconds: float = Field(default=60.0, gt=0, le=3600)
     command: str = Field(default="", max_length=2000, description="stdio: the executable data planes launch")

@@ -41,6 +41,8 @@ class Connection:
     headers: dict[str, str]
     stdio: StdioTarget | None = None
     """For a stdio server: what discovery launches (env values decrypted)."""
+    legacy_sse: bool = False
+    """``url`` is a legacy HTTP+SSE server's event stream (discovered over that transport)."""
 
 
 _AUTH = TypeAdapter[UpstreamAuthIn](UpstreamAuthIn)
@@ -115,7 +117,7 @@ def target_of(data: ServerCreate) -> Connection:
         stdio = StdioTarget(command=data.command, args=tuple(data.args), env=dict(data.env), cwd=data.cwd)
         return Connection(slug=data.slug, url="", headers={}, stdio=stdio)
     url, headers = with_credentials(data.url, data.headers, data.auth)
-    return Connection(slug=data.slug, url=url, headers=headers)
+    return Connection(slug=data.slug, url=url, headers=headers, legacy_sse=data.transport == "sse")
 
 
 def create(
@@ -271,7 +273,7 @@ def connection(session: Session, *, slug: str, secrets: SecretBox) -> Connection
         stdio = StdioTarget(command=server.command, args=tuple(server.args), env=env, cwd=server.cwd)
         return Connection(slug=server.slug, url="", headers={}, stdio=stdio)
     url, headers = with_credentials(server.url, open_headers(secrets, server), open_auth(secrets, server))
-    return Connection(slug=server.slug, url=url, headers=headers)
+    return Connection(slug=server.slug, url=url, headers=headers, legacy_sse=server.transport == "sse")
 
 
 def list_tools(session: Session, *, server: Server) -> list[Tool]:

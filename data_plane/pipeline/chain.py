@@ -86,31 +86,31 @@ class Chain:
     compose: Answer | None = None
     """Answers for virtual servers (``stages/compose.py``) instead of forward + relay."""
 
+    async def decide(self, ctx: RequestContext) -> tuple[RequestContext, Denial | None]:
+        """Run the deciding stages: the last context reached, and the denial if one refused."""
+        for stage in self.stages:
+            result = stage(ctx)
+            if isinstance(result, RequestContext) and result.pending is not None:
+                # The stage needs I/O first (authenticate: signing keys, introspection): await
+                # it, then run the same stage again once; it must decide this time.
+                await result.pending()
+                result = stage(ctx)
+                if isinstance(result, RequestContext) and result.pending is not None:
+                    result = UNRESOLVED
+            if isinstance(result, Denial):
+                return ctx, result
+            ctx = result
+        return ctx, None
+
     async def handle(self, ctx: RequestContext, sink: ResponseSink) -> Outcome:
         """Run ``ctx`` through the chain, answering on ``sink``; audit always runs."""
         outcome: Outcome | None = None
         try:
-            for stage in self.stages:
-                result = stage(ctx)
-                if isinstance(result, RequestContext) and result.pending is not None:
-                    # The stage needs I/O first (authenticate: signing keys, introspection): await
-                    # it, then run the same stage again once; it must decide this time.
-                    await result.pending()
-                    result = stage(ctx)
-                    if isinstance(result, RequestContext) and result.pending is not None:
-                        result = UNRESOLVED
-                if isinstance(result, Denial):
-                    outcome = await sink.deny(ctx, result)
-                    return outcome
-                ctx = result
-            if ctx.virtual is not None and self.compose is not None:
-                outcome = await self.compose(ctx, sink)
+            ctx, denial = await self.decide(ctx)
+            if denial is not None:
+                outcome = await sink.deny(ctx, denial)
                 return outcome
-            reply = await self.forward(ctx)
-            if isinstance(reply, Denial):
-                outcome = await sink.deny(ctx, reply)
-            else:
-                outcome = await self.relay(ctx, reply, sink)
+            outcome = await self._send(ctx, sink)
             return outcome
         except asyncio.CancelledError:
             # The client went away and aiohttp cancelled the handler (handler_cancellation=True);
@@ -122,6 +122,33 @@ class Chain:
                 ctx,
                 outcome if outcome is not None else internal_error_outcome("request failed in the gateway"),
             )
+
+    async def complete(self, ctx: RequestContext, sink: ResponseSink) -> Outcome:
+        """Forward a context :meth:`decide` allowed and relay the answer to ``sink``; audit runs.
+
+        For transports that acknowledge a message before its answer exists (the legacy SSE
+        endpoint answers 202, then delivers the answer on its event stream).
+        """
+        outcome: Outcome | None = None
+        try:
+            outcome = await self._send(ctx, sink)
+            return outcome
+        except asyncio.CancelledError:
+            outcome = sink.settled or CANCELLED
+            raise
+        finally:
+            self.record(
+                ctx,
+                outcome if outcome is not None else internal_error_outcome("request failed in the gateway"),
+            )
+
+    async def _send(self, ctx: RequestContext, sink: ResponseSink) -> Outcome:
+        if ctx.virtual is not None and self.compose is not None:
+            return await self.compose(ctx, sink)
+        reply = await self.forward(ctx)
+        if isinstance(reply, Denial):
+            return await sink.deny(ctx, reply)
+        return await self.relay(ctx, reply, sink)
 
 
 def build_chain(

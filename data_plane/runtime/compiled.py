@@ -17,6 +17,7 @@ import aiohttp
 from data_plane.runtime.authz_webhook import Webhook
 from data_plane.runtime.identity.providers import IdentityIndex
 from data_plane.runtime.identity_signer import IdentitySigner
+from data_plane.runtime.sse_upstream.connection import SseTarget
 from data_plane.runtime.stdio.launch import StdioLaunch
 from data_plane.runtime.upstream_credentials import ClientCredentials, IdentityPolicy
 from shared.access import AccessIndex, Caller
@@ -67,6 +68,9 @@ class Upstream:
     """How the caller's identity goes upstream (signed JWT, plain headers); ``None``: it does not."""
     stdio: StdioLaunch | None = None
     """For a stdio server, what its pool launches; ``url`` then names the pool (``runtime/stdio``)."""
+    sse: SseTarget | None = None
+    """For a legacy HTTP+SSE server, where its pool connects; ``url`` then names the pool
+    (``runtime/sse_upstream``), and the credentials above go on its GET and POSTs."""
 
 
 V = TypeVar("V")
@@ -124,8 +128,9 @@ class CompiledSnapshot:
     """Server slug -> upstream."""
     access: AccessIndex
     """Grants, users and teams, indexed for the authorize stage (``shared.access``)."""
-    stdio: Mapping[str, Upstream] = field(default_factory=dict)
-    """The stdio servers (slug -> upstream): their pools run whether or not a request came."""
+    hosted: Mapping[str, Upstream] = field(default_factory=dict)
+    """The stdio and legacy SSE servers (slug -> upstream): the in-process host runs their pools
+    whether or not a request came (``runtime/stdio/host.py``)."""
     webhooks: Mapping[str, Webhook] = field(default_factory=dict)
     """Workspace slug -> its authorization webhook (headers unsealed)."""
     identity: IdentityIndex = field(default_factory=IdentityIndex)

@@ -68,15 +68,18 @@ class SessionSealer:
         self._aead = AESGCM(key)
 
     @classmethod
-    def from_group_key(cls, group_key: OKPKey) -> SessionSealer:
-        """The sealer every data plane of the group derives from the group's private key."""
+    def from_group_key(cls, group_key: OKPKey, *, info: bytes = SESSION_KEY_INFO) -> SessionSealer:
+        """The sealer every data plane of the group derives from the group's private key.
+
+        ``info`` labels the derived key: tokens sealed under one label never open under another.
+        """
         private = group_key.private_key
         if private is None:
             raise ValueError("the group key file holds no private key")
         raw = private.private_bytes(
             serialization.Encoding.Raw, serialization.PrivateFormat.Raw, serialization.NoEncryption()
         )
-        hkdf = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=SESSION_KEY_INFO)
+        hkdf = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=info)
         return cls(hkdf.derive(raw))
 
     @classmethod

@@ -11,6 +11,7 @@ from data_plane.runtime.authz_webhook import Webhook
 from data_plane.runtime.compiled import CompiledSnapshot, LazyIndex, Lookup, Principal, Upstream
 from data_plane.runtime.identity.providers import compile_providers
 from data_plane.runtime.identity_signer import IdentityKeyError, IdentitySigner
+from data_plane.runtime.sse_upstream.connection import sse_pool_url, sse_target
 from data_plane.runtime.stdio.launch import compile_launch, stdio_url
 from data_plane.runtime.upstream_credentials import compile_credentials, compile_identity
 from data_plane.runtime.virtual.model import compile_virtual
@@ -40,11 +41,17 @@ def _upstream(slug: str, entry: ServerEntry, group_key: OKPKey | None, connect_t
         entry.auth,
         lambda what, sealed: _open(sealed, group_key, f"{what} of server {slug!r}"),
     )
+    sse = (
+        sse_target(slug, credentials.url, entry.timeout_seconds, connect_timeout)
+        if entry.transport == "sse"
+        else None
+    )
     return Upstream(
         slug=slug,
         server_id=entry.id,
         workspace=entry.workspace,
-        url=credentials.url,
+        url=sse_pool_url(slug, sse) if sse is not None else credentials.url,
+        sse=sse,
         timeout_seconds=entry.timeout_seconds,
         injected_headers=(*headers, *credentials.headers),
         token_source=credentials.token_source,
@@ -151,6 +158,11 @@ def _common(snapshot: Snapshot, group_key: OKPKey | None) -> dict[str, Any]:
     }
 
 
+def _hosted(upstream: Upstream) -> bool:
+    """Whether the in-process host runs this server's pool (stdio processes, SSE streams)."""
+    return upstream.stdio is not None or upstream.sse is not None
+
+
 def _virtual(snapshot: Snapshot, servers: Lookup[Upstream]) -> dict[str, Any]:
     return {slug: compile_virtual(slug, entry, servers) for slug, entry in snapshot.virtual_servers.items()}
 
@@ -177,7 +189,7 @@ def compile_snapshot(
     return CompiledSnapshot(
         keys=keys,
         servers=servers,
-        stdio={slug: upstream for slug, upstream in servers.items() if upstream.stdio is not None},
+        hosted={slug: upstream for slug, upstream in servers.items() if _hosted(upstream)},
         access=access,
         virtual_servers=_virtual(snapshot, servers),
         **_common(snapshot, group_key),
@@ -215,16 +227,16 @@ def compile_tables(
         entry = tables.server(slug)
         return _upstream(slug, entry, group_key, connect_timeout) if entry is not None else None
 
-    stdio = {
+    hosted = {
         slug: _upstream(slug, entry, group_key, connect_timeout)
-        for slug in tables.stdio_slugs()
+        for slug in tables.hosted_slugs()
         if (entry := tables.server(slug)) is not None
     }
     lazy_servers = LazyIndex(server, cache_entries)
     return CompiledSnapshot(
         keys=LazyIndex(key, cache_entries),
         servers=lazy_servers,
-        stdio=stdio,
+        hosted=hosted,
         access=access,
         tables=tables.path,
         virtual_servers=_virtual(rest, lazy_servers),

@@ -34,7 +34,7 @@ _VIRTUAL = TypeAdapter(dict[str, VirtualServerEntry])
 _SCHEMA = """
 CREATE TABLE keys (hash TEXT PRIMARY KEY, entry BLOB NOT NULL) WITHOUT ROWID;
 CREATE TABLE servers (slug TEXT PRIMARY KEY, entry BLOB NOT NULL, tools BLOB NOT NULL,
-                      stdio INTEGER NOT NULL) WITHOUT ROWID;
+                      hosted INTEGER NOT NULL) WITHOUT ROWID;
 CREATE TABLE grants (server TEXT NOT NULL, position INTEGER NOT NULL, entry BLOB NOT NULL,
                      PRIMARY KEY (server, position)) WITHOUT ROWID;
 CREATE TABLE rest (id INTEGER PRIMARY KEY CHECK (id = 1), snapshot BLOB NOT NULL,
@@ -61,7 +61,7 @@ def write_tables(snapshot: Snapshot, path: Path) -> None:
                         slug,
                         orjson.dumps(entry.model_dump(mode="json", exclude={"tools"})),
                         orjson.dumps({name: tool.annotations for name, tool in entry.tools.items()}),
-                        entry.stdio is not None,
+                        entry.stdio is not None or entry.transport == "sse",
                     )
                     for slug, entry in snapshot.servers.items()
                 ),
@@ -127,9 +127,9 @@ class TableSource:
         row = self._conn.execute("SELECT entry FROM servers WHERE slug = ?", (slug,)).fetchone()
         return ServerEntry.model_validate_json(row[0]) if row is not None else None
 
-    def stdio_slugs(self) -> list[str]:
-        """Slugs of the stdio servers (their pools start at once, not on first use)."""
-        return [slug for (slug,) in self._conn.execute("SELECT slug FROM servers WHERE stdio ORDER BY slug")]
+    def hosted_slugs(self) -> list[str]:
+        """Slugs of the stdio and SSE servers (their pools start at once, not on first use)."""
+        return [slug for (slug,) in self._conn.execute("SELECT slug FROM servers WHERE hosted ORDER BY slug")]
 
     def grants(self, server: str) -> Sequence[Grant]:
         """The grants of ``server`` in snapshot order."""

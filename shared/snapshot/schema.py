@@ -21,7 +21,8 @@ from shared.snapshot.virtual import VirtualServerEntry
 SCHEMA_VERSION = 1
 """Bumped on any incompatible change; a data plane refuses a schema version it does not know."""
 
-Transport = Literal["streamable-http", "stdio"]
+Transport = Literal["streamable-http", "stdio", "sse"]
+"""``sse`` is the legacy HTTP+SSE transport of MCP 2024-11-05 (``url`` is its GET stream)."""
 
 
 class _Frozen(BaseModel):
@@ -43,7 +44,8 @@ class ServerEntry(_Frozen):
     workspace: str
     transport: Transport = "streamable-http"
     url: str = ""
-    """The upstream's URL (Streamable HTTP); empty for a stdio server."""
+    """The upstream's URL (Streamable HTTP endpoint, or the SSE stream of a legacy ``sse``
+    server); empty for a stdio server."""
     stdio: StdioEntry | None = None
     """What to launch, for a stdio server (``transport == "stdio"``); ``None`` otherwise."""
     headers: dict[str, Sealed] = Field(default_factory=dict)
@@ -61,6 +63,8 @@ class ServerEntry(_Frozen):
             raise ValueError("a stdio server needs its stdio settings, and only a stdio server has them")
         if self.stdio is not None and (self.url or self.headers or self.auth.type != "none"):
             raise ValueError("a stdio server has no url, headers or upstream credential")
+        if self.transport == "sse" and not self.url:
+            raise ValueError("an sse server needs the url of its event stream")
         return self
 
 

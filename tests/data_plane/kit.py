@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from joserfc.jwk import OKPKey
 from multidict import CIMultiDict, CIMultiDictProxy
@@ -58,12 +58,19 @@ def make_snapshot(
     extra_keys: dict[str, KeyEntry] | None = None,
     access: AccessSection | None = None,
     tools: dict[str, ToolEntry] | None = None,
+    transport: Literal["streamable-http", "sse"] = "streamable-http",
 ) -> Snapshot:
-    """A snapshot with server ``py`` (and ``other``) and the four test keys."""
+    """A snapshot with server ``py`` (and ``other``) and the four test keys (``transport``: of ``py``)."""
     sealed = {n: Sealed(sealed=seal(v, keys.group_public)) for n, v in (headers or {}).items()}
     servers = {
         "py": ServerEntry(
-            id="srv-py", workspace="demo", url=url, headers=sealed, timeout_seconds=10, tools=tools or {}
+            id="srv-py",
+            workspace="demo",
+            url=url,
+            transport=transport,
+            headers=sealed,
+            timeout_seconds=10,
+            tools=tools or {},
         ),
         "other": ServerEntry(id="srv-other", workspace="demo", url=url, timeout_seconds=10),
     }

@@ -9,7 +9,8 @@ stream; ``count(steps)`` reports progress once per step on the call's own stream
 Prompts ``greeting(name)`` and ``incident(service)``; resources ``file:///docs/readme.md`` and
 ``file:///secret/keys.txt``, and the template ``file:///docs/{page}`` (for access-control tests).
 Runnable as ``python -m tests.servers.echo_server --port N [--require-header NAME=VALUE]
-[--require-query NAME=VALUE] [--json-response] [--resumable]``; with ``--require-header`` (or
+[--require-query NAME=VALUE] [--json-response] [--resumable] [--sse]``; ``--sse`` serves the
+legacy HTTP+SSE transport (2024-11-05: GET ``/sse``, POST ``/messages/``) instead; with ``--require-header`` (or
 ``--require-query``) any request lacking that header (or query parameter) value gets 401; ``--resumable`` keeps every SSE event in memory so a client can resume a
 stream with ``Last-Event-ID``.
 """
@@ -160,11 +161,16 @@ def build_app(
     require_query: str | None = None,
     json_response: bool = False,
     resumable: bool = False,
+    sse: bool = False,
 ) -> Any:
-    """The ASGI app serving the echo server at ``/mcp``."""
-    app: Any = build_server().streamable_http_app(
-        json_response=json_response, event_store=InMemoryEventStore() if resumable else None
-    )
+    """The ASGI app serving the echo server at ``/mcp`` (or over legacy SSE at ``/sse``)."""
+    app: Any
+    if sse:
+        app = build_server().sse_app()
+    else:
+        app = build_server().streamable_http_app(
+            json_response=json_response, event_store=InMemoryEventStore() if resumable else None
+        )
     if require_header:
         name, _, value = require_header.partition("=")
         app = RequireHeader(app, name, value)
@@ -183,12 +189,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--require-query", help="NAME=VALUE that every request's query must carry")
     parser.add_argument("--json-response", action="store_true", help="answer with JSON, not SSE")
     parser.add_argument("--resumable", action="store_true", help="keep SSE events for Last-Event-ID")
+    parser.add_argument("--sse", action="store_true", help="serve the legacy HTTP+SSE transport")
     args = parser.parse_args(argv)
     app = build_app(
         require_header=args.require_header,
         require_query=args.require_query,
         json_response=args.json_response,
         resumable=args.resumable,
+        sse=args.sse,
     )
     uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
 

@@ -1,7 +1,8 @@
-"""One MCP connection over one stdio process, shared by the HTTP requests that use it.
+"""One MCP connection over one message stream, shared by the HTTP requests that use it.
 
-A stdio process is a single JSON-RPC connection, so requests from different clients must not
-collide there: every request goes to the process under an id of the channel's own (and a
+The stream is a stdio process (``process.StdioProcess``) or a legacy HTTP+SSE connection
+(``runtime.sse_upstream.connection.SseConnection``): either is a single JSON-RPC connection, so
+requests from different clients must not collide there: every request goes to the process under an id of the channel's own (and a
 progress token of its own), and the answer comes back under the client's. What the process
 writes is routed to the HTTP request it belongs to:
 
@@ -9,13 +10,14 @@ writes is routed to the HTTP request it belongs to:
 * a progress notification, by its progress token; a ``subscriptions/listen`` event, by the
   subscription id in its ``_meta`` (the listen request's id);
 * anything else (a server-to-client request such as elicitation or sampling, a logging or
-  list-changed notification) has no address on stdio. On a channel bound to one legacy
+  list-changed notification) has no address on such a stream. On a channel bound to one legacy
   session it goes to that session's client: requests on the newest request stream still
   open (else the GET stream), notifications on the GET stream (else the newest request
   stream), else kept in a small backlog for the next stream. A shared channel (2026-07-28
   requests, where servers never send requests) refuses server requests and drops the rest.
 
-When the process exits, every request in flight gets a JSON-RPC error at once, never a hang.
+When the stream ends (the process exits, the SSE connection drops), every request in flight
+gets a JSON-RPC error at once, never a hang.
 """
 
 from __future__ import annotations
@@ -26,12 +28,11 @@ import itertools
 import logging
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Generic, Literal, Protocol, TypeVar
 
-from data_plane.runtime.stdio.launch import StdioLaunch
-from data_plane.runtime.stdio.process import Message, ProcessGone, StdioProcess
+from data_plane.runtime.stdio.process import Message, ProcessGone
 
 logger = logging.getLogger(__name__)
 
@@ -45,6 +46,38 @@ MAX_QUEUED = 1024
 """Notifications waiting for one slow client beyond this are dropped (answers never are)."""
 
 Kind = Literal["fresh", "shared", "session"]
+
+
+class MessageRefused(ProcessGone):
+    """The upstream refused one message (an SSE server's POST answered an error status); the
+    text is meant for the client."""
+
+
+class MessageStream(Protocol):
+    """One bidirectional JSON-RPC connection the channel writes to (what it reads arrives by callback)."""
+
+    label: str
+    exited: asyncio.Event
+    """Set once the connection is gone."""
+    stopping: bool
+    """True once :meth:`stop` was called: its end is not a crash."""
+
+    async def send(self, message: Message, headers: Mapping[str, str] | None = None) -> None:
+        """Deliver one message; :class:`ProcessGone` (with the reason) when it cannot be.
+
+        ``headers`` are the upstream request headers of the HTTP request carrying the message
+        (credentials, identity); a stdio process has no use for them.
+        """
+        ...
+
+    async def stop(self) -> None:
+        """End the connection."""
+        ...
+
+
+S = TypeVar("S", bound=MessageStream)
+OpenStream = Callable[[Callable[[Message], None], Callable[[], None]], S]
+"""Builds the stream given its ``on_message`` and ``on_exit`` callbacks (not yet started)."""
 
 
 def error_message(rpc_id: Any, code: int, message: str) -> Message:
@@ -84,11 +117,20 @@ class Exchange:
         return not self._queue.empty()
 
 
-class Channel:
-    """A stdio process and the routing state of its one MCP connection."""
+class Channel(Generic[S]):
+    """A message stream (stdio process, SSE connection) and the routing state of its connection."""
 
-    def __init__(self, launch: StdioLaunch, *, label: str, on_gone: Callable[[Channel], None]) -> None:
-        self.process = StdioProcess(launch, label=label, on_message=self._route, on_exit=self._gone)
+    def __init__(
+        self,
+        open_stream: OpenStream[S],
+        *,
+        on_gone: Callable[[Channel[S]], None],
+        what: str = "the stdio server",
+    ) -> None:
+        self.process: S = open_stream(self._route, self._gone)
+        """The stream (named ``process`` since stdio came first)."""
+        self._what = what
+        """How answers name the upstream (never a pid or a URL with its credentials)."""
         self.kind: Kind = "fresh"
         self.session_id = ""
         self.last_used = time.monotonic()
@@ -117,7 +159,9 @@ class Channel:
         """Requests in flight."""
         return len(self._pending)
 
-    async def request(self, message: Message, *, streams: bool) -> Exchange:
+    async def request(
+        self, message: Message, *, streams: bool, headers: Mapping[str, str] | None = None
+    ) -> Exchange:
         """Send a client request under this channel's id; its answer arrives on the exchange."""
         self.last_used = time.monotonic()
         exchange = Exchange(rpc_id=message.get("id"), streams=streams)
@@ -132,19 +176,19 @@ class Channel:
             outgoing["params"] = {**params, "_meta": {**meta, "progressToken": token}}
         self._pending[our_id] = exchange
         try:
-            await self.process.send(outgoing)
+            await self.process.send(outgoing, headers)
+        except MessageRefused as exc:
+            self._settle(our_id, error_message(exchange.rpc_id, PROCESS_GONE, str(exc)))
         except ProcessGone:
-            self._settle(
-                our_id, error_message(exchange.rpc_id, PROCESS_GONE, "the stdio server is not running")
-            )
+            self._settle(our_id, error_message(exchange.rpc_id, PROCESS_GONE, f"{self._what} is not running"))
         return exchange
 
-    async def forward(self, message: Message) -> None:
+    async def forward(self, message: Message, headers: Mapping[str, str] | None = None) -> None:
         """Send a client notification or answer (to a server request); :class:`ProcessGone`."""
         self.last_used = time.monotonic()
         if message.get("method") == "notifications/cancelled":
             message = self._cancellation(message)
-        await self.process.send(message)
+        await self.process.send(message, headers)
 
     def _cancellation(self, message: Message) -> Message:
         """A client's cancellation, naming the request by this channel's id for it."""
@@ -252,12 +296,12 @@ class Channel:
         task.add_done_callback(self._tasks.discard)
 
     def _gone(self) -> None:
-        """The process exited: fail what is in flight, end the GET stream, leave the pool."""
+        """The stream ended: fail what is in flight, end the GET stream, leave the pool."""
         for our_id in list(self._pending):
             exchange = self._pending[our_id]
             self._settle(
                 our_id,
-                error_message(exchange.rpc_id, PROCESS_GONE, "the stdio server exited during this request"),
+                error_message(exchange.rpc_id, PROCESS_GONE, f"{self._what} went away during this request"),
             )
         if self._listener is not None:
             self._listener.put(None)

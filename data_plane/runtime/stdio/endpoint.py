@@ -1,4 +1,7 @@
-"""The stdio pools' HTTP face: a Streamable HTTP server on the stdio host's unix socket.
+"""The message-stream pools' HTTP face: a Streamable HTTP server on the stdio host's unix socket.
+
+It serves stdio pools and legacy HTTP+SSE pools (``runtime/sse_upstream``) alike: both bridge
+one JSON-RPC connection per session to Streamable HTTP through a :class:`Channel`.
 
 The upstream stage calls ``POST/GET/DELETE /{slug}/{fingerprint}/mcp`` here exactly as it
 calls a remote server, so every stage before it (authentication, authorization, filtering,
@@ -11,19 +14,23 @@ audit) and the relay after it stay as they are. This is the server side of that 
 * An answer that arrives before anything else for its request leaves as one JSON body; when
   server messages come first (progress, elicitation), the answer is an SSE stream.
 * ``GET`` opens a session's stream for server messages; ``DELETE`` ends the session (and
-  stops its process).
+  stops its process, or closes its SSE connection).
+
+The request headers the upstream stage sent (credentials, identity) are handed on with each
+message, minus those of this hop (:data:`HOP_HEADERS`): an SSE upstream sends them on its GET
+and POSTs; a process ignores them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import Any, Protocol
 
 import orjson
 from aiohttp import web
 
-from data_plane.runtime.stdio.channel import PROCESS_GONE, Channel, Exchange
-from data_plane.runtime.stdio.pool import PoolExhausted, SpawnFailed, StdioPool
+from data_plane.runtime.stdio.channel import PROCESS_GONE, Channel, Exchange, MessageRefused
+from data_plane.runtime.stdio.pool import PoolExhausted, SpawnFailed
 from data_plane.runtime.stdio.process import Message, ProcessGone
 
 SESSION_HEADER = "Mcp-Session-Id"
@@ -32,7 +39,48 @@ PARSE_ERROR = -32700
 INVALID_REQUEST = -32600
 SSE_HEADERS = {"Content-Type": "text/event-stream", "Cache-Control": "no-cache, no-transform"}
 
-PoolLookup = Callable[[str, str], StdioPool | None]
+HOP_HEADERS = frozenset(
+    {
+        "host",
+        "content-length",
+        "content-type",
+        "accept",
+        "accept-encoding",
+        "connection",
+        "transfer-encoding",
+        "user-agent",
+        "mcp-session-id",
+        "last-event-id",
+    }
+)
+"""Headers of this internal hop, never handed on to a stream's own upstream requests."""
+
+
+class ChannelPool(Protocol):
+    """What this face needs of a pool (``StdioPool``, ``SsePool``)."""
+
+    def session(self, session_id: str) -> Channel[Any] | None:
+        """The live channel of ``session_id``."""
+        ...
+
+    async def end_session(self, session_id: str) -> bool:
+        """End ``session_id``; False when unknown here."""
+        ...
+
+    async def open_session(self, headers: Mapping[str, str] | None = None) -> Channel[Any]:
+        """A channel bound to a new session."""
+        ...
+
+    async def shared(self, headers: Mapping[str, str] | None = None) -> Channel[Any]:
+        """A channel for one request without session."""
+        ...
+
+    async def release(self, channel: Channel[Any]) -> None:
+        """The request without session on ``channel`` was answered."""
+        ...
+
+
+PoolLookup = Callable[[str, str], ChannelPool | None]
 POOLS: web.AppKey[PoolLookup] = web.AppKey("stdio_pools")
 
 
@@ -52,8 +100,13 @@ def _is_modern(message: Message) -> bool:
     return isinstance(meta, dict) and PROTOCOL_VERSION_META_KEY in meta
 
 
-def _pool(request: web.Request) -> StdioPool | None:
+def _pool(request: web.Request) -> ChannelPool | None:
     return request.app[POOLS](request.match_info["slug"], request.match_info["fingerprint"])
+
+
+def onward_headers(request: web.Request) -> dict[str, str]:
+    """The upstream stage's headers for the stream's own requests (this hop's removed)."""
+    return {name: value for name, value in request.headers.items() if name.lower() not in HOP_HEADERS}
 
 
 def _unknown_pool(rpc_id: Any = None) -> web.Response:
@@ -65,16 +118,18 @@ def _session_gone(rpc_id: Any = None) -> web.Response:
     return _error(404, rpc_id, INVALID_REQUEST, "Session not found")
 
 
-async def _channel_for(pool: StdioPool, message: Message, session_id: str | None) -> Channel | web.Response:
+async def _channel_for(
+    pool: ChannelPool, message: Message, session_id: str | None, headers: Mapping[str, str]
+) -> Channel[Any] | web.Response:
     rpc_id = message.get("id")
     if session_id is not None:
         channel = pool.session(session_id)
         return channel if channel is not None else _session_gone(rpc_id)
     try:
         if message.get("method") == "initialize":
-            return await pool.open_session()
+            return await pool.open_session(headers)
         if _is_modern(message):
-            return await pool.shared()
+            return await pool.shared(headers)
     except PoolExhausted as exc:
         return _error(503, rpc_id, PROCESS_GONE, str(exc))
     except SpawnFailed as exc:
@@ -94,6 +149,7 @@ async def post(request: web.Request) -> web.StreamResponse:
     if not isinstance(message, dict):
         return _error(400, None, INVALID_REQUEST, "one JSON-RPC message per request")
     session_id = request.headers.get(SESSION_HEADER)
+    headers = onward_headers(request)
     if "method" not in message or "id" not in message:
         if session_id is None:
             return web.Response(status=202)  # nothing on a shared process can be its addressee
@@ -101,25 +157,31 @@ async def post(request: web.Request) -> web.StreamResponse:
         if channel is None:
             return _session_gone()
         try:
-            await channel.forward(message)
+            await channel.forward(message, headers)
+        except MessageRefused as exc:
+            return _error(502, None, PROCESS_GONE, str(exc))
         except ProcessGone:
             return _session_gone()
         return web.Response(status=202)
-    found = await _channel_for(pool, message, session_id)
+    found = await _channel_for(pool, message, session_id, headers)
     if isinstance(found, web.Response):
         return found
     channel = found
     streams = "text/event-stream" in request.headers.get("Accept", "")
-    exchange = await channel.request(message, streams=streams)
     try:
-        return await _answer(request, pool, channel, exchange, opened=session_id is None)
+        exchange = await channel.request(message, streams=streams, headers=headers)
+        try:
+            return await _answer(request, pool, channel, exchange, opened=session_id is None)
+        finally:
+            if not exchange.final:
+                await channel.abandon(exchange)
     finally:
-        if not exchange.final:
-            await channel.abandon(exchange)
+        if session_id is None and channel.kind == "shared":
+            await pool.release(channel)
 
 
 async def _answer(
-    request: web.Request, pool: StdioPool, channel: Channel, exchange: Exchange, *, opened: bool
+    request: web.Request, pool: ChannelPool, channel: Channel[Any], exchange: Exchange, *, opened: bool
 ) -> web.StreamResponse:
     """The answer as one JSON body when nothing precedes it, else as an SSE stream."""
     first = await exchange.next()

@@ -24,12 +24,13 @@ import contextlib
 import logging
 import secrets
 import time
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Mapping
 from typing import Any
 
 from data_plane.runtime.backoff import Backoff
 from data_plane.runtime.stdio.channel import Channel, Kind
 from data_plane.runtime.stdio.launch import StdioLaunch
+from data_plane.runtime.stdio.process import StdioProcess
 
 logger = logging.getLogger(__name__)
 
@@ -60,8 +61,8 @@ class StdioPool:
         self.launch = launch
         self._backoff = backoff or Backoff(base=0.5, cap=30.0)
         self._clock = clock
-        self.channels: list[Channel] = []
-        self._sessions: dict[str, Channel] = {}
+        self.channels: list[Channel[StdioProcess]] = []
+        self._sessions: dict[str, Channel[StdioProcess]] = {}
         self._starting = 0
         self._not_before = 0.0
         self._lock = asyncio.Lock()
@@ -87,7 +88,7 @@ class StdioPool:
         await asyncio.gather(*(channel.process.stop() for channel in list(self.channels)))
         await asyncio.gather(*self._tasks, return_exceptions=True)
 
-    def session(self, session_id: str) -> Channel | None:
+    def session(self, session_id: str) -> Channel[StdioProcess] | None:
         """The live process bound to ``session_id``, or ``None`` (ended, crashed, elsewhere)."""
         channel = self._sessions.get(session_id)
         return channel if channel is not None and channel.alive else None
@@ -100,8 +101,11 @@ class StdioPool:
         await channel.process.stop()
         return True
 
-    async def open_session(self) -> Channel:
-        """A process nobody used yet, bound to a new session; :class:`PoolExhausted`, :class:`SpawnFailed`."""
+    async def open_session(self, headers: Mapping[str, str] | None = None) -> Channel[StdioProcess]:
+        """A process nobody used yet, bound to a new session; :class:`PoolExhausted`, :class:`SpawnFailed`.
+
+        ``headers`` (the upstream request headers) mean nothing to a process.
+        """
         async with self._lock:
             channel = self._fresh()
             if channel is None:
@@ -123,8 +127,8 @@ class StdioPool:
         logger.debug("%s serves session %s…", channel.process.label, channel.session_id[:6])
         return channel
 
-    async def shared(self) -> Channel:
-        """A process for a request without session (2026-07-28 era)."""
+    async def shared(self, headers: Mapping[str, str] | None = None) -> Channel[StdioProcess]:
+        """A process for a request without session (2026-07-28 era); ``headers`` are not used."""
         async with self._lock:
             shared = sorted(self._alive("shared"), key=lambda c: c.load)
             if shared and shared[0].load < SHARED_CONCURRENCY:
@@ -143,17 +147,20 @@ class StdioPool:
             self._starting += 1
         return await self._launch("shared")
 
-    def _alive(self, kind: Kind) -> list[Channel]:
+    async def release(self, channel: Channel[StdioProcess]) -> None:
+        """A request without session was answered on ``channel``: the process stays for the next."""
+
+    def _alive(self, kind: Kind) -> list[Channel[StdioProcess]]:
         return [c for c in self.channels if c.kind == kind and c.alive]
 
-    def _fresh(self) -> Channel | None:
+    def _fresh(self) -> Channel[StdioProcess] | None:
         return next(iter(self._alive("fresh")), None)
 
     def _room(self) -> int:
         running = sum(1 for c in self.channels if c.alive)
         return max(0, self.launch.max_processes - running - self._starting)
 
-    async def _launch(self, kind: Kind) -> Channel:
+    async def _launch(self, kind: Kind) -> Channel[StdioProcess]:
         """Start one process for ``kind`` (after the crash backoff); the caller reserved its slot.
 
         The kind is set before the process joins the pool, so no other request can take it.
@@ -162,8 +169,12 @@ class StdioPool:
             delay = self._not_before - self._clock()
             if delay > 0:
                 await asyncio.sleep(delay)
-            channel = Channel(
-                self.launch, label=f"stdio {self.slug}#{next(self._numbers)}", on_gone=self._gone
+            label = f"stdio {self.slug}#{next(self._numbers)}"
+            channel: Channel[StdioProcess] = Channel(
+                lambda on_message, on_exit: StdioProcess(
+                    self.launch, label=label, on_message=on_message, on_exit=on_exit
+                ),
+                on_gone=self._gone,
             )
             channel.kind = kind
             # Shielded: a caller that goes away mid-launch must not leave an untracked process;
@@ -182,7 +193,7 @@ class StdioPool:
             raise SpawnFailed(f"the stdio server '{self.slug}' cannot be started: {problem}")
         return channel
 
-    async def _start(self, channel: Channel) -> str | None:
+    async def _start(self, channel: Channel[StdioProcess]) -> str | None:
         """Start ``channel``'s process and add it to the pool; why it failed, else ``None``."""
         try:
             await channel.process.start()
@@ -197,7 +208,7 @@ class StdioPool:
         await self._notify()
         return None
 
-    def _gone(self, channel: Channel) -> None:
+    def _gone(self, channel: Channel[StdioProcess]) -> None:
         with contextlib.suppress(ValueError):
             self.channels.remove(channel)
         if channel.session_id:
@@ -209,7 +220,7 @@ class StdioPool:
         self._wake.set()
         self._spawn_task(self._notify())
 
-    def _retire(self, channel: Channel) -> None:
+    def _retire(self, channel: Channel[StdioProcess]) -> None:
         """Stop ``channel`` in the background; it stops counting as alive at once."""
         channel.process.stopping = True
         self._spawn_task(channel.process.stop())

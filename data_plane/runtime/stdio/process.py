@@ -15,7 +15,7 @@ import logging
 import os
 import signal
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import orjson
@@ -119,8 +119,11 @@ class StdioProcess:
             asyncio.create_task(self._read_stderr(), name=f"stdio-err {self.label}"),
         ]
 
-    async def send(self, message: Message) -> None:
-        """Write one message to the child's stdin; :class:`ProcessGone` when it cannot."""
+    async def send(self, message: Message, headers: Mapping[str, str] | None = None) -> None:
+        """Write one message to the child's stdin; :class:`ProcessGone` when it cannot.
+
+        ``headers`` (the upstream HTTP headers of the request) have no meaning on stdio.
+        """
         proc = self._proc
         if proc is None or proc.stdin is None or self.exited.is_set():
             raise ProcessGone(f"{self.label} is not running")

@@ -28,7 +28,7 @@ from shared.snapshot.credentials import (
     IdentityForwarding,
     IdentityJwt,
 )
-from tests.data_plane.conftest import _start_echo_server
+from tests.data_plane.conftest import start_echo_server
 from tests.data_plane.credkit import sealed, server, serving_snapshot, with_servers
 from tests.data_plane.dpkit import serving
 from tests.data_plane.kit import WIDE, KeyPair
@@ -49,13 +49,13 @@ SPOOFED = {
 @pytest.fixture(scope="module")
 def open_upstream() -> Iterator[str]:
     """An echo server that requires nothing."""
-    yield from _start_echo_server()
+    yield from start_echo_server()
 
 
 @pytest.fixture(scope="module")
 def query_upstream() -> Iterator[str]:
     """An echo server refusing requests whose query lacks the API key."""
-    yield from _start_echo_server("--require-query", f"api_key={QUERY_KEY}")
+    yield from start_echo_server("--require-query", f"api_key={QUERY_KEY}")
 
 
 @asynccontextmanager

@@ -141,3 +141,14 @@ async def test_tables_left_by_an_earlier_run_are_removed_at_start(keys: KeyPair,
     (tmp_path / "tables" / "stale.sqlite").write_bytes(b"left over")
     _store(keys, tmp_path, tables=True)
     assert _files(tmp_path) == []
+
+
+@pytest.mark.parametrize("tables", [False, True], ids=["in-memory", "tables"])
+async def test_sse_servers_are_handed_to_the_host_at_once_in_both_modes(
+    keys: KeyPair, tmp_path: Path, tables: bool
+) -> None:
+    store = _store(keys, tmp_path, tables=tables)
+    await store.apply(sign(make_snapshot(keys, transport="sse"), keys))
+    assert store.current is not None
+    assert list(store.current.hosted) == ["py"]
+    assert store.current.hosted["py"].sse is not None
