@@ -27,6 +27,7 @@ from data_plane.runtime.identity.fetch import AiohttpIdentityHttp
 from data_plane.runtime.identity.introspection import IntrospectionCache
 from data_plane.runtime.identity.jwks import JwksCache
 from data_plane.runtime.identity.verifier import IdentityVerifier
+from data_plane.runtime.identity.webhook import AuthnWebhookClient
 from data_plane.runtime.sessions import SessionSealer
 from data_plane.runtime.stdio.host import StdioHost
 from data_plane.runtime.transport_policy import TransportPolicy
@@ -96,6 +97,7 @@ def create_app(settings: DataPlaneSettings, *, store: SnapshotStore | None = Non
     identity_http = AiohttpIdentityHttp(timeout_seconds=settings.connect_timeout_seconds)
     identity = IdentityVerifier(JwksCache(identity_http), IntrospectionCache(identity_http))
     webhooks = WebhookDecider()
+    authn_webhooks = AuthnWebhookClient()
     status = SyncStatus()
     app[keys.SETTINGS] = settings
     app[keys.NODE_ID] = node_id
@@ -107,6 +109,8 @@ def create_app(settings: DataPlaneSettings, *, store: SnapshotStore | None = Non
         store.on_swap(stdio.reconcile)
     app[keys.IDENTITY_HTTP] = identity_http
     app[keys.WEBHOOKS] = webhooks
+    app[keys.AUTHN_WEBHOOKS] = authn_webhooks
+    app[keys.IDENTITY] = identity
     app[keys.AUDIT_BUFFER] = buffer
     app[keys.SYNC_STATUS] = status
     app[keys.CHAIN] = build_chain(
@@ -119,6 +123,7 @@ def create_app(settings: DataPlaneSettings, *, store: SnapshotStore | None = Non
         identity=identity,
         public_base_url=settings.public_base_url,
         webhooks=webhooks,
+        authn_webhooks=authn_webhooks,
     )
     app[keys.AUDIT_SHIPPER] = AuditShipper(
         target=settings.control_plane,
@@ -180,10 +185,13 @@ async def _upstream_pool(app: web.Application) -> AsyncIterator[None]:
     client = app[keys.UPSTREAM]
     identity_http = app[keys.IDENTITY_HTTP]
     webhooks = app[keys.WEBHOOKS]
+    authn_webhooks = app[keys.AUTHN_WEBHOOKS]
     await client.start()
     await identity_http.start()
     await webhooks.start()
+    await authn_webhooks.start()
     yield
+    await authn_webhooks.close()
     await webhooks.close()
     await identity_http.close()
     await client.close()

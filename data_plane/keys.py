@@ -9,6 +9,8 @@ from data_plane.audit.shipper import AuditShipper
 from data_plane.pipeline.chain import Chain
 from data_plane.runtime.authz_webhook import WebhookDecider
 from data_plane.runtime.identity.fetch import AiohttpIdentityHttp
+from data_plane.runtime.identity.verifier import IdentityVerifier
+from data_plane.runtime.identity.webhook import AuthnWebhookClient
 from data_plane.runtime.stdio.host import StdioHost
 from data_plane.runtime.upstream import UpstreamClient
 from data_plane.settings import DataPlaneSettings
@@ -28,3 +30,5 @@ PUBLIC_BASE_URL = web.AppKey("public_base_url", str)
 IDENTITY_HTTP = web.AppKey("identity_http", AiohttpIdentityHttp)
 STDIO = web.AppKey("stdio_host", StdioHost)
 WEBHOOKS = web.AppKey("authz_webhooks", WebhookDecider)
+AUTHN_WEBHOOKS = web.AppKey("authn_webhooks", AuthnWebhookClient)
+IDENTITY = web.AppKey("identity_verifier", IdentityVerifier)

@@ -7,7 +7,7 @@ from joserfc.jwk import OKPKey
 
 from data_plane.runtime.authz_webhook import Webhook
 from data_plane.runtime.compiled import CompiledSnapshot, Principal, Upstream
-from data_plane.runtime.identity.providers import compile_providers
+from data_plane.runtime.identity.providers import compile_authn_webhooks, compile_providers
 from data_plane.runtime.identity_signer import IdentityKeyError, IdentitySigner
 from data_plane.runtime.stdio.launch import compile_launch, stdio_url
 from data_plane.runtime.upstream_credentials import compile_credentials, compile_identity
@@ -156,5 +156,6 @@ def compile_snapshot(
             for workspace, entry in snapshot.access.webhooks.items()
         },
         identity=compile_providers(snapshot.identity_providers, group_key),
+        authn_webhooks=compile_authn_webhooks(snapshot.authn_webhooks, group_key),
         identity_signer=_identity_signer(snapshot, group_key),
     )

@@ -4,6 +4,7 @@ from shared.snapshot.canonical import canonical_bytes, content_hash, snapshot_do
 from shared.snapshot.schema import (
     SCHEMA_VERSION,
     SIGNING_ALGORITHMS,
+    AuthnWebhookEntry,
     ClaimMapping,
     IdentityProviderEntry,
     KeyEntry,
@@ -18,6 +19,7 @@ from shared.snapshot.stdio import StdioEntry
 __all__ = [
     "SCHEMA_VERSION",
     "SIGNING_ALGORITHMS",
+    "AuthnWebhookEntry",
     "ClaimMapping",
     "IdentityProviderEntry",
     "KeyEntry",

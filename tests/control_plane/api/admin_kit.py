@@ -83,6 +83,7 @@ def _workspace_resources(client: TestClient, ws: str, provider_slug: str) -> dic
     team = make_team(client, ws, f"{ws}-team")
     grant = make_grant(client, f"{ws}-grant", server, "workspace", ws)
     ok(client.put(f"/api/v1/workspaces/{ws}/authz-webhook", json={"url": f"https://{ws}.hook.example.test"}))
+    ok(client.put(f"/api/v1/workspaces/{ws}/authn-webhook", json={"url": f"https://{ws}.authn.example.test"}))
     with state_of(client).db.transaction() as session:
         session.add(
             AuditEvent(

@@ -92,6 +92,9 @@ BODIES: dict[tuple[str, str], Body] = {
     ("PUT", "/api/v1/workspaces/{slug}/authz-webhook"): lambda t, c: {
         "url": "https://evil.example.test/hook"
     },
+    ("PUT", "/api/v1/workspaces/{slug}/authn-webhook"): lambda t, c: {
+        "url": "https://evil.example.test/verify"
+    },
     ("POST", "/api/v1/access/preview"): lambda t, c: {
         "caller": {"kind": "key", "id": t.ids["alpha"]["key"]},
         "server": "alpha-srv",
@@ -140,7 +143,16 @@ def _fill(path: str, built: Tenants) -> str:
 def _alpha_marks(built: Tenants, *, with_workspace: bool) -> set[str]:
     """Strings that only alpha's resources carry (the slug too, unless the caller is in alpha)."""
     marks = {v for k, v in built.ids["alpha"].items() if k not in ("workspace", "org_provider")}
-    marks |= {"alpha-srv", "alpha-key", "alpha-team", "alpha-grant", "alpha-event", "alpha.idp", "alpha.hook"}
+    marks |= {
+        "alpha-srv",
+        "alpha-key",
+        "alpha-team",
+        "alpha-grant",
+        "alpha-event",
+        "alpha.idp",
+        "alpha.hook",
+        "alpha.authn",
+    }
     marks.add("alpha-admin@example.com")
     if with_workspace:
         marks.add("alpha")
@@ -158,6 +170,7 @@ def _alpha_state(client: TestClient) -> str:
         "/api/v1/teams?workspace=alpha",
         "/api/v1/grants?workspace=alpha",
         "/api/v1/workspaces/alpha/authz-webhook",
+        "/api/v1/workspaces/alpha/authn-webhook",
         "/api/v1/admin-tokens?include_revoked=true",
         "/api/v1/users",
         "/api/v1/dataplane-groups",
