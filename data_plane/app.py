@@ -26,6 +26,7 @@ from data_plane.runtime.authz_webhook import WebhookDecider
 from data_plane.runtime.identity.fetch import AiohttpIdentityHttp
 from data_plane.runtime.identity.introspection import IntrospectionCache
 from data_plane.runtime.identity.jwks import JwksCache
+from data_plane.runtime.identity.prefetch import JwksPrefetcher
 from data_plane.runtime.identity.verifier import IdentityVerifier
 from data_plane.runtime.identity.webhook import AuthnWebhookClient
 from data_plane.runtime.sessions import SessionSealer
@@ -96,6 +97,10 @@ def create_app(settings: DataPlaneSettings, *, store: SnapshotStore | None = Non
     client = UpstreamClient(stdio_socket=stdio.socket_path if stdio is not None else None)
     identity_http = AiohttpIdentityHttp(timeout_seconds=settings.connect_timeout_seconds)
     identity = IdentityVerifier(JwksCache(identity_http), IntrospectionCache(identity_http))
+    prefetcher = JwksPrefetcher(identity.jwks)
+    store.on_swap(prefetcher.on_swap)
+    if store.current is not None:
+        prefetcher.on_swap(store.current)
     webhooks = WebhookDecider()
     authn_webhooks = AuthnWebhookClient()
     status = SyncStatus()
@@ -111,6 +116,7 @@ def create_app(settings: DataPlaneSettings, *, store: SnapshotStore | None = Non
     app[keys.WEBHOOKS] = webhooks
     app[keys.AUTHN_WEBHOOKS] = authn_webhooks
     app[keys.IDENTITY] = identity
+    app[keys.JWKS_PREFETCH] = prefetcher
     app[keys.AUDIT_BUFFER] = buffer
     app[keys.SYNC_STATUS] = status
     app[keys.CHAIN] = build_chain(
@@ -190,7 +196,10 @@ async def _upstream_pool(app: web.Application) -> AsyncIterator[None]:
     await identity_http.start()
     await webhooks.start()
     await authn_webhooks.start()
+    prefetcher = app[keys.JWKS_PREFETCH]
+    prefetcher.start()
     yield
+    await prefetcher.close()
     await authn_webhooks.close()
     await webhooks.close()
     await identity_http.close()

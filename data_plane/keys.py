@@ -9,6 +9,7 @@ from data_plane.audit.shipper import AuditShipper
 from data_plane.pipeline.chain import Chain
 from data_plane.runtime.authz_webhook import WebhookDecider
 from data_plane.runtime.identity.fetch import AiohttpIdentityHttp
+from data_plane.runtime.identity.prefetch import JwksPrefetcher
 from data_plane.runtime.identity.verifier import IdentityVerifier
 from data_plane.runtime.identity.webhook import AuthnWebhookClient
 from data_plane.runtime.stdio.host import StdioHost
@@ -32,3 +33,4 @@ STDIO = web.AppKey("stdio_host", StdioHost)
 WEBHOOKS = web.AppKey("authz_webhooks", WebhookDecider)
 AUTHN_WEBHOOKS = web.AppKey("authn_webhooks", AuthnWebhookClient)
 IDENTITY = web.AppKey("identity_verifier", IdentityVerifier)
+JWKS_PREFETCH = web.AppKey("jwks_prefetch", JwksPrefetcher)
