@@ -96,7 +96,10 @@ def create_app(settings: DataPlaneSettings, *, store: SnapshotStore | None = Non
     stdio = StdioHost() if settings.allow_stdio else None
     client = UpstreamClient(stdio_socket=stdio.socket_path if stdio is not None else None)
     identity_http = AiohttpIdentityHttp(timeout_seconds=settings.connect_timeout_seconds)
-    identity = IdentityVerifier(JwksCache(identity_http), IntrospectionCache(identity_http))
+    identity = IdentityVerifier(
+        JwksCache(identity_http),
+        IntrospectionCache(identity_http, max_concurrent=settings.introspection_concurrency),
+    )
     prefetcher = JwksPrefetcher(identity.jwks)
     store.on_swap(prefetcher.on_swap)
     if store.current is not None:

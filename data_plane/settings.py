@@ -61,6 +61,16 @@ def _workers(text: str | None) -> int:
     return int(text)
 
 
+def _concurrency(text: str | None) -> int:
+    if text is None or not text.strip():
+        return 8
+    if not text.strip().isdigit() or not 1 <= int(text) <= 1024:
+        raise ValueError(
+            f"MCPGW_DP_INTROSPECTION_CONCURRENCY must be a whole number from 1 to 1024, got {text!r}"
+        )
+    return int(text)
+
+
 OVERRIDE_NAMES = (
     "listen",
     "admin_listen",
@@ -76,6 +86,7 @@ OVERRIDE_NAMES = (
     "session_max_age",
     "workers",
     "allow_stdio",
+    "introspection_concurrency",
 )
 """Settings that ``MCPGW_DP_<NAME>`` variables (and the matching ``mcpgw data-plane`` flags) set."""
 
@@ -114,6 +125,8 @@ class DataPlaneSettings:
     """``Host`` values accepted (``*``: any); ``None``: the listen host, the public URL's host and
     loopback names, or any host when listening on every interface."""
     session_max_age_seconds: float | None = None
+    introspection_concurrency: int = 8
+    """At most this many token introspection calls in flight per identity provider."""
     allow_stdio: bool = False
     """Run stdio servers (launch their commands); when off, a snapshot with one is refused (NACK)."""
     """Oldest sealed session token accepted (seconds since issue); ``None``: no limit."""
@@ -179,4 +192,5 @@ class DataPlaneSettings:
             session_max_age_seconds=_seconds(values["session_max_age"], "MCPGW_DP_SESSION_MAX_AGE"),
             workers=_workers(values["workers"]),
             allow_stdio=_flag(values["allow_stdio"], "MCPGW_DP_ALLOW_STDIO"),
+            introspection_concurrency=_concurrency(values["introspection_concurrency"]),
         )
