@@ -127,6 +127,8 @@ async def test_a_credential_the_webhook_vouches_for_becomes_a_user_with_teams_an
         ("add", "ok", "svc-dana"),
     ]
     assert calls[0].rule == "grant:eng-echo" and calls[1].rule == "grant:dana-add"
+    assert (calls[0].user_id, list(calls[0].team_ids), list(calls[0].teams)) == ("u-dana", ["t-eng"], ["eng"])
+    assert calls[0].identity_provider == "authn-webhook:demo"
 
 
 async def test_a_refusal_is_a_401_with_its_reason_and_is_cached(
