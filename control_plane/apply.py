@@ -23,10 +23,12 @@ from control_plane.apply_access import (
     AppliedTeam,
     AppliedUser,
     AppliedWebhook,
+    ApplyAuthnWebhook,
     ApplyMember,
     ApplyTeam,
     ApplyUser,
     ApplyWebhook,
+    apply_authn_webhook,
     apply_grant,
     apply_member,
     apply_team,
@@ -134,6 +136,7 @@ class ApplyDocument(_Strict):
     teams: list[ApplyTeam] = Field(default_factory=list)
     grants: list[GrantCreate] = Field(default_factory=list)
     webhooks: list[ApplyWebhook] = Field(default_factory=list)
+    authn_webhooks: list[ApplyAuthnWebhook] = Field(default_factory=list)
 
 
 class AppliedWorkspace(BaseModel):
@@ -172,6 +175,7 @@ class ApplyResult(BaseModel):
     teams: list[AppliedTeam] = Field(default_factory=list)
     grants: list[AppliedGrant] = Field(default_factory=list)
     webhooks: list[AppliedWebhook] = Field(default_factory=list)
+    authn_webhooks: list[AppliedWebhook] = Field(default_factory=list)
     discovery_errors: dict[str, str] = Field(
         default_factory=dict, description="server slug -> why its tool catalog could not be fetched"
     )
@@ -190,6 +194,7 @@ class ApplyResult(BaseModel):
             self.teams,
             self.grants,
             self.webhooks,
+            self.authn_webhooks,
         ]
         return [item.action for section in sections for item in section]
 
@@ -221,6 +226,7 @@ def _check_unique(document: ApplyDocument) -> None:
         ("teams", [f"{t.workspace}/{t.slug}" for t in document.teams]),
         ("grants", [f"{g.server}/{g.name}" for g in document.grants]),
         ("webhooks", [w.workspace for w in document.webhooks]),
+        ("authn_webhooks", [w.workspace for w in document.authn_webhooks]),
     ):
         duplicates = sorted({i for i in ids if ids.count(i) > 1})
         if duplicates:
@@ -352,6 +358,7 @@ def apply_config(session: Session, *, document: ApplyDocument, secrets: SecretBo
     result.teams = [apply_team(session, item) for item in document.teams]
     result.grants = [apply_grant(session, item) for item in document.grants]
     result.webhooks = [apply_webhook(session, item, secrets) for item in document.webhooks]
+    result.authn_webhooks = [apply_authn_webhook(session, item, secrets) for item in document.authn_webhooks]
     if result.changed:
         session.flush()
         revisions.record(session, reason="apply: " + _summary(result))

@@ -15,11 +15,12 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import Session
 
 from control_plane.crypto import SecretBox
+from control_plane.models.authn_webhook import AuthnWebhookSet
 from control_plane.models.common import SLUG_PATTERN
 from control_plane.models.grant import AuthzWebhookSet, GrantCreate, GrantUpdate
 from control_plane.models.team import ClaimValue, TeamCreate, TeamUpdate
 from control_plane.models.user import OrgRole, UserCreate, UserUpdate, WorkspaceRole, normalize_email
-from control_plane.repos import grants, members, teams, users, webhooks, workspaces
+from control_plane.repos import authn_webhooks, grants, members, teams, users, webhooks, workspaces
 from control_plane.repos.errors import Conflict
 
 Action = Literal["created", "updated", "unchanged"]
@@ -59,6 +60,10 @@ class ApplyTeam(_Strict):
 
 
 class ApplyWebhook(AuthzWebhookSet):
+    workspace: str
+
+
+class ApplyAuthnWebhook(AuthnWebhookSet):
     workspace: str
 
 
@@ -181,4 +186,15 @@ def apply_webhook(session: Session, item: ApplyWebhook, secrets: SecretBox) -> A
     created = webhooks.find(session, workspace=workspace) is None
     data = AuthzWebhookSet.model_validate(item.model_dump(exclude={"workspace"}, exclude_unset=True))
     _, changed = webhooks.put(session, workspace=workspace, data=data, secrets=secrets, record_revision=False)
+    return AppliedWebhook(workspace=item.workspace, action=_action(created, changed))
+
+
+def apply_authn_webhook(session: Session, item: ApplyAuthnWebhook, secrets: SecretBox) -> AppliedWebhook:
+    """Set a workspace's authentication webhook (``headers`` omitted: the stored ones are kept)."""
+    workspace = workspaces.get(session, slug=item.workspace)
+    created = authn_webhooks.find(session, workspace=workspace) is None
+    data = AuthnWebhookSet.model_validate(item.model_dump(exclude={"workspace"}, exclude_unset=True))
+    _, changed = authn_webhooks.put(
+        session, workspace=workspace, data=data, secrets=secrets, record_revision=False
+    )
     return AppliedWebhook(workspace=item.workspace, action=_action(created, changed))

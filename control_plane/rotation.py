@@ -20,7 +20,7 @@ from sqlmodel import select
 
 from control_plane.crypto import SecretBox, new_master_key, write_key_file
 from control_plane.db import Database
-from control_plane.models import AuthzWebhook, DataPlaneGroup, IdentityProvider, Server
+from control_plane.models import AuthnWebhook, AuthzWebhook, DataPlaneGroup, IdentityProvider, Server
 
 
 def reencrypt_all(db: Database, box: SecretBox) -> int:
@@ -45,7 +45,11 @@ def reencrypt_all(db: Database, box: SecretBox) -> int:
                 provider.introspection_secret_encrypted = box.encrypt(box.decrypt(secret))
                 session.add(provider)
                 changed += 1
-        for hook in session.exec(select(AuthzWebhook).where(AuthzWebhook.headers_encrypted != "")):
+        hooks: list[AuthzWebhook | AuthnWebhook] = [
+            *session.exec(select(AuthzWebhook).where(AuthzWebhook.headers_encrypted != "")),
+            *session.exec(select(AuthnWebhook).where(AuthnWebhook.headers_encrypted != "")),
+        ]
+        for hook in hooks:
             if not box.is_current(hook.headers_encrypted):
                 hook.headers_encrypted = box.encrypt(box.decrypt(hook.headers_encrypted))
                 session.add(hook)

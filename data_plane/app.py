@@ -27,7 +27,9 @@ from data_plane.runtime.authz_webhook import WebhookDecider
 from data_plane.runtime.identity.fetch import AiohttpIdentityHttp
 from data_plane.runtime.identity.introspection import IntrospectionCache
 from data_plane.runtime.identity.jwks import JwksCache
+from data_plane.runtime.identity.prefetch import JwksPrefetcher
 from data_plane.runtime.identity.verifier import IdentityVerifier
+from data_plane.runtime.identity.webhook import AuthnWebhookClient
 from data_plane.runtime.sessions import SESSION_KEY_INFO, SessionSealer
 from data_plane.runtime.stdio.host import StdioHost
 from data_plane.runtime.transport_policy import TransportPolicy
@@ -103,8 +105,16 @@ def create_app(settings: DataPlaneSettings, *, store: SnapshotStore | None = Non
     stdio = StdioHost()
     client = UpstreamClient(stdio_socket=stdio.socket_path)
     identity_http = AiohttpIdentityHttp(timeout_seconds=settings.connect_timeout_seconds)
-    identity = IdentityVerifier(JwksCache(identity_http), IntrospectionCache(identity_http))
+    identity = IdentityVerifier(
+        JwksCache(identity_http),
+        IntrospectionCache(identity_http, max_concurrent=settings.introspection_concurrency),
+    )
+    prefetcher = JwksPrefetcher(identity.jwks)
+    store.on_swap(prefetcher.on_swap)
+    if store.current is not None:
+        prefetcher.on_swap(store.current)
     webhooks = WebhookDecider()
+    authn_webhooks = AuthnWebhookClient()
     status = SyncStatus()
     app[keys.SETTINGS] = settings
     app[keys.NODE_ID] = node_id
@@ -116,6 +126,9 @@ def create_app(settings: DataPlaneSettings, *, store: SnapshotStore | None = Non
     app[keys.IDENTITY_HTTP] = identity_http
     app[keys.WEBHOOKS] = webhooks
     app[keys.LEGACY_SSE] = LegacySseStreams(build_sealer(group_key, info=legacy_sse.STREAM_KEY_INFO))
+    app[keys.AUTHN_WEBHOOKS] = authn_webhooks
+    app[keys.IDENTITY] = identity
+    app[keys.JWKS_PREFETCH] = prefetcher
     app[keys.AUDIT_BUFFER] = buffer
     app[keys.SYNC_STATUS] = status
     app[keys.CHAIN] = build_chain(
@@ -128,6 +141,7 @@ def create_app(settings: DataPlaneSettings, *, store: SnapshotStore | None = Non
         identity=identity,
         public_base_url=settings.public_base_url,
         webhooks=webhooks,
+        authn_webhooks=authn_webhooks,
     )
     app[keys.AUDIT_SHIPPER] = AuditShipper(
         target=settings.control_plane,
@@ -192,10 +206,16 @@ async def _upstream_pool(app: web.Application) -> AsyncIterator[None]:
     client = app[keys.UPSTREAM]
     identity_http = app[keys.IDENTITY_HTTP]
     webhooks = app[keys.WEBHOOKS]
+    authn_webhooks = app[keys.AUTHN_WEBHOOKS]
     await client.start()
     await identity_http.start()
     await webhooks.start()
+    await authn_webhooks.start()
+    prefetcher = app[keys.JWKS_PREFETCH]
+    prefetcher.start()
     yield
+    await prefetcher.close()
+    await authn_webhooks.close()
     await webhooks.close()
     await identity_http.close()
     await client.close()

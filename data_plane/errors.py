@@ -29,6 +29,8 @@ HOST_NOT_ALLOWED = -32010
 INSUFFICIENT_SCOPE = -32011
 UPSTREAM_CREDENTIAL = -32012
 """The gateway could not obtain the credential it sends the upstream (token endpoint failed)."""
+AUTHN_UNAVAILABLE = -32013
+"""The workspace's authentication webhook could not verify the credential (failure mode ``unavailable``)."""
 HEADER_MISMATCH = -32020
 """The spec's code for ``Mcp-Method``/``Mcp-Name`` disagreeing with the body (``mcp_types.HEADER_MISMATCH``)."""
 
@@ -48,6 +50,7 @@ _TABLE: dict[DenialKind, tuple[int, int, str]] = {
     DenialKind.UNAUTHENTICATED: (401, UNAUTHENTICATED, "unauthenticated"),
     DenialKind.INVALID_TOKEN: (401, UNAUTHENTICATED, "unauthenticated"),
     DenialKind.INSUFFICIENT_SCOPE: (403, INSUFFICIENT_SCOPE, "denied"),
+    DenialKind.AUTHN_UNAVAILABLE: (503, AUTHN_UNAVAILABLE, "unauthenticated"),
     DenialKind.NOT_FOUND: (404, NOT_FOUND, "not_found"),
     DenialKind.SERVER_FORBIDDEN: (403, SERVER_FORBIDDEN, "denied"),
     DenialKind.TOOL_FORBIDDEN: (403, TOOL_FORBIDDEN, "denied"),
@@ -105,6 +108,9 @@ def denial_response(
         data["rule"] = denial.rule
     body = error_body(ctx.rpc_id, code, denial.reason, data)
     response = web.Response(status=status, body=body, content_type=JSON_CONTENT_TYPE)
+    if denial.kind is DenialKind.AUTHN_UNAVAILABLE:
+        # Not a verdict on the credential: the client should retry, not start a new login.
+        response.headers["Retry-After"] = "5"
     challenge = bearer_challenge(denial, resource_metadata_url(public_base_url, ctx.slug))
     if challenge:
         response.headers["WWW-Authenticate"] = challenge

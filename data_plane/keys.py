@@ -10,6 +10,9 @@ from data_plane.http.sse_stream import LegacySseStreams
 from data_plane.pipeline.chain import Chain
 from data_plane.runtime.authz_webhook import WebhookDecider
 from data_plane.runtime.identity.fetch import AiohttpIdentityHttp
+from data_plane.runtime.identity.prefetch import JwksPrefetcher
+from data_plane.runtime.identity.verifier import IdentityVerifier
+from data_plane.runtime.identity.webhook import AuthnWebhookClient
 from data_plane.runtime.stdio.host import StdioHost
 from data_plane.runtime.upstream import UpstreamClient
 from data_plane.settings import DataPlaneSettings
@@ -30,3 +33,6 @@ IDENTITY_HTTP = web.AppKey("identity_http", AiohttpIdentityHttp)
 STDIO = web.AppKey("stdio_host", StdioHost)
 WEBHOOKS = web.AppKey("authz_webhooks", WebhookDecider)
 LEGACY_SSE = web.AppKey("legacy_sse_streams", LegacySseStreams)
+AUTHN_WEBHOOKS = web.AppKey("authn_webhooks", AuthnWebhookClient)
+IDENTITY = web.AppKey("identity_verifier", IdentityVerifier)
+JWKS_PREFETCH = web.AppKey("jwks_prefetch", JwksPrefetcher)

@@ -70,6 +70,16 @@ def _workers(text: str | None) -> int:
     return int(text)
 
 
+def _concurrency(text: str | None) -> int:
+    if text is None or not text.strip():
+        return 8
+    if not text.strip().isdigit() or not 1 <= int(text) <= 1024:
+        raise ValueError(
+            f"MCPGW_DP_INTROSPECTION_CONCURRENCY must be a whole number from 1 to 1024, got {text!r}"
+        )
+    return int(text)
+
+
 OVERRIDE_NAMES = (
     "listen",
     "admin_listen",
@@ -87,6 +97,7 @@ OVERRIDE_NAMES = (
     "allow_stdio",
     "large_snapshot_bytes",
     "cache_entries",
+    "introspection_concurrency",
 )
 """Settings that ``MCPGW_DP_<NAME>`` variables (and the matching ``mcpgw data-plane`` flags) set."""
 
@@ -126,6 +137,8 @@ class DataPlaneSettings:
     loopback names, or any host when listening on every interface."""
     session_max_age_seconds: float | None = None
     """Oldest sealed session token accepted (seconds since issue); ``None``: no limit."""
+    introspection_concurrency: int = 8
+    """At most this many token introspection calls in flight per identity provider."""
     allow_stdio: bool = False
     """Run stdio servers (launch their commands); when off, a snapshot with one is refused (NACK)."""
     large_snapshot_bytes: int = 8 * 1024 * 1024
@@ -204,4 +217,5 @@ class DataPlaneSettings:
                 values["large_snapshot_bytes"], "MCPGW_DP_LARGE_SNAPSHOT_BYTES", 8 * 1024 * 1024
             ),
             cache_entries=_count(values["cache_entries"], "MCPGW_DP_CACHE_ENTRIES", 10_000, least=1),
+            introspection_concurrency=_concurrency(values["introspection_concurrency"]),
         )

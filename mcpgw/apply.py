@@ -86,6 +86,7 @@ _SECTIONS: dict[str, Callable[[dict[str, Any]], str]] = {
     "teams": lambda item: f"{item.get('workspace')}/{item.get('slug')}",
     "grants": lambda item: f"{item.get('server')}/{item.get('name')}",
     "webhooks": lambda item: str(item.get("workspace")),
+    "authn_webhooks": lambda item: str(item.get("workspace")),
 }
 """Result section -> how a line names one of its items."""
 

@@ -113,6 +113,10 @@ class KeyRing:
             return next(iter(keys.values())) if len(keys) == 1 else None
         return keys.get(kid)
 
+    def has_keys(self, issuer: str) -> bool:
+        """Whether a JWKS of ``issuer`` with at least one usable key is cached."""
+        return bool(self._keys.get(issuer))
+
     def may_refresh(self, issuer: str) -> bool:
         """Whether the bound allows fetching ``issuer``'s keys now."""
         last = self._fetched_at.get(issuer)

@@ -9,6 +9,7 @@ from control_plane.api.routes import (
     admin_tokens,
     apply,
     audit,
+    authn_webhook,
     dataplanes,
     grants,
     identity_providers,
@@ -31,7 +32,7 @@ def build_router() -> APIRouter:
     router = APIRouter(prefix=API_PREFIX, dependencies=[Depends(require_admin)])
     for module in (workspaces, servers, keys, identity_providers, dataplanes, audit, apply, admin_tokens):
         router.include_router(module.router)
-    for module in (users, members, teams, grants, webhook, preview, virtual_servers):
+    for module in (users, members, teams, grants, webhook, authn_webhook, preview, virtual_servers):
         router.include_router(module.router)
     return router
 

@@ -36,7 +36,11 @@ _TEXT_FIELDS = (
     "reason",
     "request_id",
     "rule",
+    "user_id",
+    "identity_provider",
 )
+_LIST_FIELDS = ("team_ids", "teams")
+"""Repeated wire fields, stored comma-joined (ids and slugs never hold a comma)."""
 _EVENT_ID_MAX = 64
 _SQLITE_INSERT = (
     sqlite.insert(_TABLE).on_conflict_do_nothing(index_elements=["event_id"]).returning(_TABLE.c.event_id)
@@ -80,6 +84,8 @@ def event_row(event: audit_pb2.AuditEvent) -> dict[str, Any] | None:
     for name in _TEXT_FIELDS:
         value: str = getattr(event, name)
         row[name] = value[: _MAX_LENGTHS[name]]
+    for name in _LIST_FIELDS:
+        row[name] = ",".join(getattr(event, name))[: _MAX_LENGTHS[name]]
     return row
 
 
@@ -99,8 +105,8 @@ def _max_length(column: str) -> int | None:
     return length if isinstance(length, int) else None
 
 
-_MAX_LENGTHS = {name: _max_length(name) for name in _TEXT_FIELDS}
-_COLUMNS = ("event_id", "time", "http_status", "error_code", "latency_ms", *_TEXT_FIELDS)
+_MAX_LENGTHS = {name: _max_length(name) for name in (*_TEXT_FIELDS, *_LIST_FIELDS)}
+_COLUMNS = ("event_id", "time", "http_status", "error_code", "latency_ms", *_TEXT_FIELDS, *_LIST_FIELDS)
 _PG_TYPES = {
     "time": "timestamptz[]",
     "http_status": "integer[]",

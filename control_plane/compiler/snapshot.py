@@ -30,7 +30,7 @@ from joserfc.errors import JoseError
 from joserfc.jwk import OKPKey
 from sqlmodel import Session, select
 
-from control_plane.compiler import access, credentials, providers, stdio, virtual
+from control_plane.compiler import access, authn_webhooks, credentials, providers, stdio, virtual
 from control_plane.crypto import SecretBox, SecretBoxError
 from control_plane.models import AgentKey, DataPlaneGroup, Server, Tool, Workspace
 from control_plane.repos import revisions
@@ -124,6 +124,15 @@ def compile_group(
             group_key=lambda: _group_key(group),
             digest=lambda name, value: _digest(key_material, f"webhook:{name}", value),
         )
+        stable, sealed = authn_webhooks.attach(
+            session,
+            stable=stable,
+            sealed=sealed,
+            secrets=secrets,
+            workspace_slugs=workspace_slugs,
+            group_key=lambda: _group_key(group),
+            digest=lambda name, value: _digest(key_material, f"authn-webhook:{name}", value),
+        )
         stable, sealed = stdio.attach_env(
             session,
             stable=stable,
@@ -132,7 +141,12 @@ def compile_group(
             group_key=lambda: _group_key(group),
             digest=lambda name, value: _digest(key_material, f"env:{name}", value),
         )
-    except (providers.IdentityCompileError, access.AccessCompileError, stdio.StdioCompileError) as exc:
+    except (
+        providers.IdentityCompileError,
+        access.AccessCompileError,
+        authn_webhooks.AuthnWebhookCompileError,
+        stdio.StdioCompileError,
+    ) as exc:
         raise CompileError(str(exc)) from exc
     content_key = content_hash(snapshot_document(stable) | {"group_key": group.public_key})
     return CompiledSnapshot(snapshot=with_content_hash(sealed), content_key=content_key)

@@ -6,6 +6,7 @@ secrets never appear in ``XPublic``.
 
 from control_plane.models.admin_token import AdminToken
 from control_plane.models.audit import AuditEvent, AuditEventPublic
+from control_plane.models.authn_webhook import AuthnWebhook
 from control_plane.models.dataplane import DataPlane, DataPlaneGroup, DataPlaneGroupPublic, DataPlanePublic
 from control_plane.models.grant import AuthzWebhook, Grant
 from control_plane.models.identity import (
@@ -43,6 +44,7 @@ __all__ = [
     "AgentKeyUpdate",
     "AuditEvent",
     "AuditEventPublic",
+    "AuthnWebhook",
     "AuthzWebhook",
     "ConfigRevision",
     "DataPlane",

@@ -25,6 +25,12 @@ class AuditEventBase(SQLModel):
     latency_ms: float = 0.0
     request_id: str = Field(default="", max_length=128)
     rule: str = Field(default="", max_length=200)
+    user_id: str = Field(default="", max_length=64, index=True)
+    team_ids: str = Field(default="", max_length=2000, description="comma-separated team ids")
+    teams: str = Field(default="", max_length=2000, description="comma-separated team slugs")
+    identity_provider: str = Field(
+        default="", max_length=128, description="IdP slug, or authn-webhook:<workspace>"
+    )
 
 
 class AuditEvent(AuditEventBase, table=True):

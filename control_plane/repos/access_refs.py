@@ -11,7 +11,15 @@ from __future__ import annotations
 from sqlalchemy import delete
 from sqlmodel import Session, col, select
 
-from control_plane.models import AuthzWebhook, Grant, Team, TeamMember, UserIdentity, WorkspaceMember
+from control_plane.models import (
+    AuthnWebhook,
+    AuthzWebhook,
+    Grant,
+    Team,
+    TeamMember,
+    UserIdentity,
+    WorkspaceMember,
+)
 
 
 def forget_subject(session: Session, *, kind: str, subject_id: str) -> int:
@@ -32,7 +40,7 @@ def forget_provider(session: Session, *, provider_id: str) -> None:
 
 
 def forget_workspace(session: Session, *, workspace_id: str) -> None:
-    """Delete a workspace's memberships, teams, webhook, and the grants to it or its teams."""
+    """Delete a workspace's memberships, teams, webhooks, and the grants to it or its teams."""
     forget_subject(session, kind="workspace", subject_id=workspace_id)
     team_ids = list(session.exec(select(Team.id).where(Team.workspace_id == workspace_id)))
     for team_id in team_ids:
@@ -42,3 +50,4 @@ def forget_workspace(session: Session, *, workspace_id: str) -> None:
         session.exec(delete(Team).where(col(Team.id).in_(team_ids)))
     session.exec(delete(WorkspaceMember).where(col(WorkspaceMember.workspace_id) == workspace_id))
     session.exec(delete(AuthzWebhook).where(col(AuthzWebhook.workspace_id) == workspace_id))
+    session.exec(delete(AuthnWebhook).where(col(AuthnWebhook.workspace_id) == workspace_id))

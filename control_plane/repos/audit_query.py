@@ -20,6 +20,8 @@ class AuditFilter:
     server: str | None = None
     key_id: str | None = None
     key_name: str | None = None
+    user_id: str | None = None
+    identity_provider: str | None = None
     tool: str | None = None
     status: str | None = None
     since: datetime | None = None
@@ -56,6 +58,8 @@ def list_events(
         (AuditEvent.server, where.server),
         (AuditEvent.key_id, where.key_id),
         (AuditEvent.key_name, where.key_name),
+        (AuditEvent.user_id, where.user_id),
+        (AuditEvent.identity_provider, where.identity_provider),
         (AuditEvent.tool, where.tool),
         (AuditEvent.status, where.status),
     ):

@@ -5,9 +5,9 @@
 
 The first seven decide; the first denial short-circuits to the error answer. A stage that
 needs I/O before it can decide (authenticate: fetching an identity provider's signing keys or
-introspecting an opaque token; authorize: asking a workspace's authorization webhook) returns
-the context with ``pending`` set; the chain awaits it
-and runs that stage once more, so stages stay synchronous and the order stays here. ``transport``
+introspecting an opaque token, asking a workspace's authentication webhook; authorize: asking a
+workspace's authorization webhook) returns the context with ``pending`` set; the chain awaits it
+and runs that stage again (a bounded number of times), so stages stay synchronous and the order stays here. ``transport``
 comes first so a foreign Host or Origin is refused before anything is read; ``session`` needs
 the principal and the server, so it follows authenticate and route. ``upstream`` forwards and
 streams the answer back; for a virtual server (route found one) ``compose`` answers instead,
@@ -30,6 +30,7 @@ from data_plane.pipeline.context import Denial, DenialKind, Outcome, RequestCont
 from data_plane.pipeline.sink import ResponseSink
 from data_plane.runtime.authz_webhook import WebhookDecider
 from data_plane.runtime.identity.verifier import IdentityVerifier
+from data_plane.runtime.identity.webhook import AuthnWebhookClient
 from data_plane.runtime.sessions import SessionSealer
 from data_plane.runtime.transport_policy import TransportPolicy
 from data_plane.runtime.upstream import UpstreamClient
@@ -51,6 +52,9 @@ Record = Callable[[RequestContext, Outcome], None]
 Answer = Callable[[RequestContext, ResponseSink], Awaitable[Outcome]]
 
 CANCELLED = Outcome("error", 499, reason="request cancelled: the client went away")
+MAX_PENDING_ROUNDS = 3
+"""Awaited steps one stage may ask for (an opaque token: introspection, then the authentication
+webhook), so a stage that keeps asking cannot hold a request forever."""
 UNRESOLVED = Denial(DenialKind.INVALID_TOKEN, "the token could not be verified")
 
 
@@ -62,13 +66,16 @@ def decision_stages(
     identity: IdentityVerifier | None = None,
     public_base_url: str = "",
     webhooks: WebhookDecider | None = None,
+    authn_webhooks: AuthnWebhookClient | None = None,
 ) -> tuple[Stage, ...]:
     """The deciding stages in production order, bound to what they need (built once)."""
     return (
         partial(check_transport, policy=policy),
         parse,
         match_headers,
-        partial(authenticate, identity=identity, public_base_url=public_base_url),
+        partial(
+            authenticate, identity=identity, public_base_url=public_base_url, authn_webhooks=authn_webhooks
+        ),
         route,
         partial(open_session, sealer=sealer, max_age=session_max_age),
         partial(authorize, webhooks=webhooks),
@@ -90,13 +97,17 @@ class Chain:
         """Run the deciding stages: the last context reached, and the denial if one refused."""
         for stage in self.stages:
             result = stage(ctx)
-            if isinstance(result, RequestContext) and result.pending is not None:
-                # The stage needs I/O first (authenticate: signing keys, introspection): await
-                # it, then run the same stage again once; it must decide this time.
-                await result.pending()
-                result = stage(ctx)
-                if isinstance(result, RequestContext) and result.pending is not None:
+            rounds = 0
+            while isinstance(result, RequestContext) and (pending := result.pending) is not None:
+                # The stage needs I/O first (authenticate: signing keys, introspection, the
+                # authentication webhook): await it, then run the same stage again. Each
+                # awaited step fills a cache, so a stage decides within a few rounds.
+                if rounds == MAX_PENDING_ROUNDS:
                     result = UNRESOLVED
+                    break
+                rounds += 1
+                await pending()
+                result = stage(ctx)
             if isinstance(result, Denial):
                 return ctx, result
             ctx = result
@@ -162,6 +173,7 @@ def build_chain(
     identity: IdentityVerifier | None = None,
     public_base_url: str = "",
     webhooks: WebhookDecider | None = None,
+    authn_webhooks: AuthnWebhookClient | None = None,
 ) -> Chain:
     """The production chain: real upstream client, sealed sessions, audit into ``buffer``."""
 
@@ -183,5 +195,6 @@ def build_chain(
             identity=identity,
             public_base_url=public_base_url,
             webhooks=webhooks,
+            authn_webhooks=authn_webhooks,
         ),
     )

@@ -33,6 +33,8 @@ class DenialKind(enum.Enum):
     INVALID_TOKEN = "invalid_token"
     """A token was presented and refused (RFC 6750 ``invalid_token``)."""
     INSUFFICIENT_SCOPE = "insufficient_scope"
+    AUTHN_UNAVAILABLE = "authn_unavailable"
+    """The authentication webhook could not answer and its failure mode is ``unavailable``."""
     NOT_FOUND = "not_found"
     SERVER_FORBIDDEN = "server_forbidden"
     TOOL_FORBIDDEN = "tool_forbidden"

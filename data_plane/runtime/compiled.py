@@ -15,7 +15,7 @@ from typing import Any, Generic, Protocol, TypeVar
 import aiohttp
 
 from data_plane.runtime.authz_webhook import Webhook
-from data_plane.runtime.identity.providers import IdentityIndex
+from data_plane.runtime.identity.providers import AuthnWebhook, IdentityIndex
 from data_plane.runtime.identity_signer import IdentitySigner
 from data_plane.runtime.sse_upstream.connection import SseTarget
 from data_plane.runtime.stdio.launch import StdioLaunch
@@ -43,6 +43,8 @@ class Principal:
     team: str = ""
     identity_provider: str = ""
     """Slug of the identity provider that vouched for this principal; empty for agent keys."""
+    authenticator: str = ""
+    """``authn-webhook:<workspace>`` for a principal an authentication webhook vouched for."""
     claims: Mapping[str, Any] = field(default_factory=dict, repr=False)
     """The verified token's claims (claim conditions of grants read them); empty for keys."""
 
@@ -135,6 +137,8 @@ class CompiledSnapshot:
     """Workspace slug -> its authorization webhook (headers unsealed)."""
     identity: IdentityIndex = field(default_factory=IdentityIndex)
     """Identity providers by issuer and by server (client authentication with IdP tokens)."""
+    authn_webhooks: Mapping[str, AuthnWebhook] = field(default_factory=dict)
+    """Workspace slug -> its authentication webhook (headers unsealed)."""
     identity_signer: IdentitySigner | None = None
     """Signs identity JWTs toward upstreams with the group's identity key (when it has one)."""
     virtual_servers: Mapping[str, Any] = field(default_factory=dict)

@@ -9,7 +9,7 @@ from joserfc.jwk import OKPKey
 
 from data_plane.runtime.authz_webhook import Webhook
 from data_plane.runtime.compiled import CompiledSnapshot, LazyIndex, Lookup, Principal, Upstream
-from data_plane.runtime.identity.providers import compile_providers
+from data_plane.runtime.identity.providers import compile_authn_webhooks, compile_providers
 from data_plane.runtime.identity_signer import IdentityKeyError, IdentitySigner
 from data_plane.runtime.sse_upstream.connection import sse_pool_url, sse_target
 from data_plane.runtime.stdio.launch import compile_launch, stdio_url
@@ -154,6 +154,7 @@ def _common(snapshot: Snapshot, group_key: OKPKey | None) -> dict[str, Any]:
             for workspace, entry in snapshot.access.webhooks.items()
         },
         "identity": compile_providers(snapshot.identity_providers, group_key),
+        "authn_webhooks": compile_authn_webhooks(snapshot.authn_webhooks, group_key),
         "identity_signer": _identity_signer(snapshot, group_key),
     }
 

@@ -11,6 +11,8 @@ import uuid
 
 from data_plane.audit.buffer import AuditBuffer
 from data_plane.pipeline.context import Outcome, RequestContext
+from data_plane.runtime.compiled import CompiledSnapshot, Principal
+from data_plane.stages.authorize import caller_of
 from shared.wire.mcpgw.audit.v1 import audit_pb2
 
 
@@ -22,6 +24,7 @@ def build_event(ctx: RequestContext, outcome: Outcome, node_id: str) -> audit_pb
     workspace = (
         principal.workspace if principal is not None else upstream.workspace if upstream is not None else ""
     )
+    user_id, team_ids, teams = _identity(principal, snapshot)
     return audit_pb2.AuditEvent(
         event_id=uuid.uuid4().hex,
         time_unix_ms=int(time.time() * 1000),
@@ -40,7 +43,30 @@ def build_event(ctx: RequestContext, outcome: Outcome, node_id: str) -> audit_pb
         latency_ms=(time.perf_counter() - ctx.started) * 1000.0,
         request_id="" if ctx.rpc_id is None else str(ctx.rpc_id),
         rule=outcome.rule or ctx.rule,
+        user_id=user_id,
+        team_ids=team_ids,
+        teams=teams,
+        identity_provider=(principal.identity_provider or principal.authenticator) if principal else "",
     )
+
+
+def _identity(
+    principal: Principal | None, snapshot: CompiledSnapshot | None
+) -> tuple[str, list[str], list[str]]:
+    """The user id, team ids and team slugs of the caller, from the subjects access control
+    probes (a key's are precomputed; a token's are resolved with a few dict lookups)."""
+    if principal is None or snapshot is None:
+        return "", [], []
+    user_id = ""
+    team_ids: list[str] = []
+    for subject in caller_of(principal, snapshot).subjects:
+        kind, _, ident = subject.partition(":")
+        if kind == "user":
+            user_id = ident
+        elif kind == "team":
+            team_ids.append(ident)
+    known = snapshot.access.section.teams
+    return user_id, team_ids, [known[t].slug if t in known else t for t in team_ids]
 
 
 def should_audit(ctx: RequestContext, outcome: Outcome) -> bool:

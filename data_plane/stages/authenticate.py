@@ -8,9 +8,14 @@
    (RFC 7662) by the providers of this server that can. When keys or an introspection answer
    must be fetched first, the stage returns the context with ``pending`` set; the chain awaits
    it and runs this stage again (see ``pipeline/chain.py``).
+4. Otherwise, when the server's workspace has an authentication webhook, a token that is neither
+   a key nor recognized by an identity provider (unknown issuer, opaque and not active anywhere)
+   is put to the webhook, through ``pending`` as well; its verdict is cached.
 
 A presented token that is refused is an ``INVALID_TOKEN`` denial (401 with
-``error="invalid_token"``); a valid token lacking a required scope is ``INSUFFICIENT_SCOPE`` (403).
+``error="invalid_token"``); a valid token lacking a required scope is ``INSUFFICIENT_SCOPE`` (403);
+an authentication webhook that cannot answer is ``INVALID_TOKEN``, or ``AUTHN_UNAVAILABLE`` (503)
+when its failure mode says so.
 """
 
 from __future__ import annotations
@@ -19,9 +24,10 @@ import time
 from dataclasses import replace
 
 from data_plane.pipeline.context import Denial, DenialKind, RequestContext
-from data_plane.runtime.compiled import Principal
+from data_plane.runtime.compiled import CompiledSnapshot, Principal
 from data_plane.runtime.identity.tokens import Refusal
-from data_plane.runtime.identity.verifier import IdentityVerifier, Pending
+from data_plane.runtime.identity.verifier import IdentityVerifier, Pending, Verdict
+from data_plane.runtime.identity.webhook import AuthnWebhookClient
 from shared.apikeys import hash_secret
 
 NOT_READY = Denial(DenialKind.NOT_READY, "the data plane holds no verified snapshot yet")
@@ -42,6 +48,7 @@ def authenticate(
     *,
     identity: IdentityVerifier | None = None,
     public_base_url: str = "",
+    authn_webhooks: AuthnWebhookClient | None = None,
 ) -> RequestContext | Denial:
     """Resolve the bearer token to a principal of the context's snapshot."""
     snapshot = ctx.snapshot
@@ -60,21 +67,44 @@ def authenticate(
         if principal.expires_at is not None and principal.expires_at <= moment:
             return EXPIRED
         return replace(ctx, principal=principal, pending=None)
-    if identity is None or not snapshot.identity.by_issuer:
-        return UNKNOWN
-    verdict = identity.verify(
-        token,
-        snapshot.identity,
-        slug=ctx.slug,
-        resource=resource_url(public_base_url, ctx.slug),
-        now=moment,
-    )
+    verdict: Verdict = None
+    if identity is not None and snapshot.identity.by_issuer:
+        verdict = identity.verify(
+            token,
+            snapshot.identity,
+            slug=ctx.slug,
+            resource=resource_url(public_base_url, ctx.slug),
+            now=moment,
+        )
     if isinstance(verdict, Principal):
         return replace(ctx, principal=verdict, pending=None)
     if isinstance(verdict, Pending):
         return replace(ctx, pending=verdict.resolve)
+    if verdict is None or verdict.unrecognized:
+        asked = _ask_webhook(ctx, snapshot, token, authn_webhooks)
+        if asked is not None:
+            return asked
     if isinstance(verdict, Refusal):
         if verdict.insufficient_scope:
             return Denial(DenialKind.INSUFFICIENT_SCOPE, verdict.reason, scope=verdict.insufficient_scope)
         return Denial(DenialKind.INVALID_TOKEN, verdict.reason)
     return UNKNOWN
+
+
+def _ask_webhook(
+    ctx: RequestContext, snapshot: CompiledSnapshot, token: str, client: AuthnWebhookClient | None
+) -> RequestContext | Denial | None:
+    """The webhook's verdict on ``token``, work to await first, or ``None``: no webhook here."""
+    upstream = snapshot.servers.get(ctx.slug)
+    hook = snapshot.authn_webhooks.get(upstream.workspace) if upstream is not None else None
+    if hook is None or client is None:
+        return None
+    key = client.key(hook, token)
+    verdict = client.answer(key)
+    if verdict is None:
+        return replace(ctx, pending=client.ask(hook, key, token, ctx.slug))
+    if verdict.principal is not None:
+        return replace(ctx, principal=verdict.principal, pending=None)
+    if verdict.failed and hook.unavailable_on_failure:
+        return Denial(DenialKind.AUTHN_UNAVAILABLE, verdict.reason, rule=hook.rule)
+    return Denial(DenialKind.INVALID_TOKEN, verdict.reason, rule=hook.rule)

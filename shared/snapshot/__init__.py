@@ -4,6 +4,7 @@ from shared.snapshot.canonical import canonical_bytes, content_hash, snapshot_do
 from shared.snapshot.schema import (
     SCHEMA_VERSION,
     SIGNING_ALGORITHMS,
+    AuthnWebhookEntry,
     ClaimMapping,
     IdentityProviderEntry,
     KeyEntry,
@@ -19,6 +20,7 @@ from shared.snapshot.virtual import VirtualMember, VirtualServerEntry
 __all__ = [
     "SCHEMA_VERSION",
     "SIGNING_ALGORITHMS",
+    "AuthnWebhookEntry",
     "ClaimMapping",
     "IdentityProviderEntry",
     "KeyEntry",

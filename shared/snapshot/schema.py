@@ -9,8 +9,9 @@ before it swaps it in, so both planes agree by construction.
 from __future__ import annotations
 
 from typing import Literal
+from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from shared.snapshot.access import AccessSection
 from shared.snapshot.credentials import IdentityForwarding, NoAuth, UpstreamAuth
@@ -124,6 +125,50 @@ class IdentityProviderEntry(_Frozen):
     """Server slugs this provider's principals may use (every tool)."""
 
 
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "::1", "localhost"})
+
+
+def authn_webhook_url_problem(url: str) -> str | None:
+    """Why ``url`` cannot be an authentication webhook, or ``None``.
+
+    The webhook receives the client's credential, so it must be HTTPS; plain HTTP is accepted
+    only toward a loopback address (a sidecar on the same host, tests), where nothing crosses
+    a network.
+    """
+    parts = urlsplit(url)
+    if not parts.hostname:
+        return "the authentication webhook URL must be an absolute URL with a host"
+    if parts.scheme == "https":
+        return None
+    if parts.scheme == "http" and parts.hostname in LOOPBACK_HOSTS:
+        return None
+    return "the authentication webhook URL must be https (plain http only toward 127.0.0.1, ::1 or localhost)"
+
+
+AuthnFailureMode = Literal["deny", "unavailable"]
+
+
+class AuthnWebhookEntry(_Frozen):
+    """A workspace's authentication webhook: asked to verify a bearer credential that is neither
+    a gateway key nor a token the identity providers accept."""
+
+    url: str
+    timeout_seconds: float = Field(default=2.0, gt=0, le=30)
+    max_cache_seconds: float = Field(default=60.0, ge=0, le=3600)
+    """Upper bound of how long an answer is reused (the answer's ``ttl`` may ask for less)."""
+    failure_mode: AuthnFailureMode = "deny"
+    """When the webhook cannot answer: ``deny`` (401 invalid_token) or ``unavailable`` (503)."""
+    headers: dict[str, Sealed] = Field(default_factory=dict)
+
+    @field_validator("url")
+    @classmethod
+    def _https(cls, value: str) -> str:
+        problem = authn_webhook_url_problem(value)
+        if problem:
+            raise ValueError(problem)
+        return value
+
+
 class Snapshot(_Frozen):
     """One versioned, signed configuration for a data-plane group."""
 
@@ -141,6 +186,8 @@ class Snapshot(_Frozen):
     """Issuer -> identity provider whose tokens authenticate clients."""
     access: AccessSection = Field(default_factory=AccessSection)
     """Grants, users, teams and authorization webhooks (see ``shared.access``)."""
+    authn_webhooks: dict[str, AuthnWebhookEntry] = Field(default_factory=dict)
+    """Workspace slug -> its authentication webhook (verifies credentials nothing else knows)."""
     identity_key: Sealed | None = None
     """The group's Ed25519 private JWK (JSON, sealed) that signs identity JWTs toward upstreams."""
     virtual_servers: dict[str, VirtualServerEntry] = Field(default_factory=dict)

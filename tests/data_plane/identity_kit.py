@@ -46,12 +46,14 @@ async def data_plane_trusting(
     upstream_url: str,
     *,
     required_scopes: list[str] | None = None,
+    **entry: object,
 ) -> AsyncIterator[RunningDataPlane]:
-    """A data plane serving ``py`` -> ``upstream_url`` that accepts the provider's tokens."""
+    """A data plane serving ``py`` -> ``upstream_url`` that accepts the provider's tokens
+    (``entry`` overrides fields of the provider's snapshot entry)."""
     tmp_path.mkdir(parents=True, exist_ok=True)
     base = make_snapshot(keys, url=upstream_url, headers={"X-Api-Key": UPSTREAM_SECRET})
-    entry = idp_entry(provider, keys, required_scopes=required_scopes)
-    snapshot = with_content_hash(base.model_copy(update={"identity_providers": {entry.issuer: entry}}))
+    trusted = idp_entry(provider, keys, required_scopes=required_scopes, **entry)
+    snapshot = with_content_hash(base.model_copy(update={"identity_providers": {trusted.issuer: trusted}}))
     snapshot_file = tmp_path / "exported.jws"
     snapshot_file.write_text(sign(snapshot, keys))
     app = create_app(dp_settings(keys, tmp_path, snapshot_file=snapshot_file))

@@ -16,6 +16,7 @@ from shared import keyfiles
 from shared.apikeys import hash_secret
 from shared.sealing import seal
 from shared.snapshot import (
+    AuthnWebhookEntry,
     KeyEntry,
     Sealed,
     ServerEntry,
@@ -59,6 +60,7 @@ def make_snapshot(
     access: AccessSection | None = None,
     tools: dict[str, ToolEntry] | None = None,
     transport: Literal["streamable-http", "sse"] = "streamable-http",
+    authn_webhooks: dict[str, AuthnWebhookEntry] | None = None,
 ) -> Snapshot:
     """A snapshot with server ``py`` (and ``other``) and the four test keys (``transport``: of ``py``)."""
     sealed = {n: Sealed(sealed=seal(v, keys.group_public)) for n, v in (headers or {}).items()}
@@ -99,6 +101,7 @@ def make_snapshot(
         servers=servers,
         keys=entries,
         access=access or AccessSection(),
+        authn_webhooks=authn_webhooks or {},
     )
     return with_content_hash(draft)
 

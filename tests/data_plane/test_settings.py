@@ -60,3 +60,12 @@ def test_origin_host_and_session_settings_are_read_from_the_environment() -> Non
     assert defaults.session_max_age_seconds is None
     with pytest.raises(ValueError, match="SESSION_MAX_AGE"):
         DataPlaneSettings.from_env({"MCPGW_DP_SESSION_MAX_AGE": "soon"})
+
+
+def test_the_introspection_concurrency_is_read_from_the_environment_and_checked() -> None:
+    assert DataPlaneSettings.from_env({}).introspection_concurrency == 8
+    env = {"MCPGW_DP_INTROSPECTION_CONCURRENCY": "3"}
+    assert DataPlaneSettings.from_env(env).introspection_concurrency == 3
+    for bad in ("0", "many", "-2"):
+        with pytest.raises(ValueError, match="INTROSPECTION_CONCURRENCY"):
+            DataPlaneSettings.from_env({"MCPGW_DP_INTROSPECTION_CONCURRENCY": bad})

@@ -139,10 +139,11 @@ async def test_the_official_client_completes_oauth_from_the_401_and_calls_a_tool
     )  # a JWT for the resource
 
     def audited() -> bool:
-        items = gateway.admin_ok("GET", "/audit-events", params={"tool": "add"})["items"]
+        params = {"tool": "add", "identity_provider": "test-idp"}
+        items = gateway.admin_ok("GET", "/audit-events", params=params)["items"]
         return any(e["key_name"] == "test-user" and e["status"] == "ok" for e in items)
 
-    eventually(audited, seconds=10, what="audit event naming the subject")
+    eventually(audited, seconds=10, what="audit event naming the subject and its identity provider")
 
 
 async def test_a_client_credentials_token_works_and_deleting_the_provider_revokes_it(

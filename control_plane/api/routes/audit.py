@@ -33,6 +33,10 @@ def list_audit_events(
     server: str | None = None,
     key: Annotated[str | None, Query(description="key id")] = None,
     key_name: str | None = None,
+    user: Annotated[str | None, Query(description="user id")] = None,
+    identity_provider: Annotated[
+        str | None, Query(description="identity provider slug, or authn-webhook:<workspace>")
+    ] = None,
     tool: str | None = None,
     status: str | None = None,
     since: Annotated[datetime | None, Query(description="ISO 8601; inclusive")] = None,
@@ -50,6 +54,8 @@ def list_audit_events(
         server=server,
         key_id=key,
         key_name=key_name,
+        user_id=user,
+        identity_provider=identity_provider,
         tool=tool,
         status=status,
         since=as_utc(since),

@@ -3,10 +3,15 @@
 An answer is cached by SHA-256 of (issuer, token) — never the token itself — for the token's
 lifetime (``exp``, at most ``max_ttl_seconds``); inactive answers and failures for a short
 ``negative_ttl_seconds``. The cache holds at most ``capacity`` entries, oldest evicted first.
+
+Concurrent requests presenting the same token share one call (single flight), and at most
+``max_concurrent`` calls per provider are in flight at once (the others wait their turn), so a
+burst of new opaque tokens cannot turn into a burst of requests toward the provider.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
 import time
@@ -41,8 +46,17 @@ class IntrospectionCache:
         max_ttl_seconds: float = 300.0,
         negative_ttl_seconds: float = 10.0,
         clock: Callable[[], float] = time.time,
+        max_concurrent: int = 8,
     ) -> None:
         self._http = http
+        self._max_concurrent = max_concurrent
+        self._limits: dict[str, asyncio.Semaphore] = {}
+        self._inflight: dict[str, asyncio.Task[None]] = {}
+        self._running: dict[str, int] = {}
+        self.calls = 0
+        """Introspection requests sent (for tests and metrics)."""
+        self.peak_concurrency = 0
+        """The most calls toward one provider that were in flight at once."""
         self._capacity = capacity
         self._max_ttl = max_ttl_seconds
         self._negative_ttl = negative_ttl_seconds
@@ -62,9 +76,34 @@ class IntrospectionCache:
         return answer
 
     async def introspect(self, provider: Provider, token: str) -> None:
-        """Ask the provider and cache the answer (failures are cached briefly, never raised)."""
+        """Ask the provider and cache the answer (failures are cached briefly, never raised);
+        concurrent calls for the same token share one request."""
+        digest = _digest(provider.issuer, token)
+        task = self._inflight.get(digest)
+        if task is None:
+            task = asyncio.create_task(self._ask(provider, token), name="introspection")
+            self._inflight[digest] = task
+            task.add_done_callback(lambda _t: self._inflight.pop(digest, None))
+        # shield: a client that goes away must not cancel the call other requests wait on.
+        await asyncio.shield(task)
+
+    async def _ask(self, provider: Provider, token: str) -> None:
+        limit = self._limits.get(provider.issuer)
+        if limit is None:
+            limit = self._limits[provider.issuer] = asyncio.Semaphore(self._max_concurrent)
+        async with limit:
+            running = self._running.get(provider.issuer, 0) + 1
+            self._running[provider.issuer] = running
+            self.peak_concurrency = max(self.peak_concurrency, running)
+            try:
+                await self._call(provider, token)
+            finally:
+                self._running[provider.issuer] -= 1
+
+    async def _call(self, provider: Provider, token: str) -> None:
         form = {"token": token, "token_type_hint": "access_token"}
         auth = (provider.introspection_client_id, provider.introspection_secret)
+        self.calls += 1
         try:
             document = await self._http.post_form(provider.introspection_endpoint, form, auth)
         except IdentityFetchError as exc:

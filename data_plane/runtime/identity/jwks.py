@@ -44,6 +44,10 @@ class JwksCache:
         """The cached key of ``issuer`` named ``kid`` (a lone key when the token names none)."""
         return self._ring.key(issuer, kid)
 
+    def has_keys(self, issuer: str) -> bool:
+        """Whether signing keys of ``issuer`` are cached."""
+        return self._ring.has_keys(issuer)
+
     def may_refresh(self, issuer: str) -> bool:
         """Whether a refresh of ``issuer`` is allowed now (or one is already under way)."""
         return issuer in self._inflight or self._ring.may_refresh(issuer)

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from joserfc.jwk import OKPKey
 
 from shared.sealing import UnsealError, unseal
-from shared.snapshot import ClaimMapping, IdentityProviderEntry, SnapshotRejected
+from shared.snapshot import AuthnWebhookEntry, ClaimMapping, IdentityProviderEntry, SnapshotRejected
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,19 +45,69 @@ class IdentityIndex:
     """Server slug -> those of them that can introspect opaque tokens."""
 
 
+@dataclass(frozen=True, slots=True)
+class AuthnWebhook:
+    """A workspace's authentication webhook, compiled from the snapshot (headers unsealed)."""
+
+    workspace: str
+    url: str
+    timeout_seconds: float
+    max_cache_seconds: float
+    unavailable_on_failure: bool
+    """``failure_mode: unavailable``: a webhook failure is a 503, not a 401."""
+    headers: tuple[tuple[str, str], ...] = field(repr=False)
+    """``repr=False``: header values are credentials and never reach a log line."""
+
+    @property
+    def rule(self) -> str:
+        return f"authn-webhook:{self.workspace}"
+
+
+def compile_authn_webhooks(
+    entries: Mapping[str, AuthnWebhookEntry], group_key: OKPKey | None
+) -> dict[str, AuthnWebhook]:
+    """Workspace slug -> its authentication webhook, headers unsealed once (:class:`SnapshotRejected`
+    when one cannot be)."""
+    return {
+        workspace: AuthnWebhook(
+            workspace=workspace,
+            url=entry.url,
+            timeout_seconds=entry.timeout_seconds,
+            max_cache_seconds=entry.max_cache_seconds,
+            unavailable_on_failure=entry.failure_mode == "unavailable",
+            headers=tuple(
+                (
+                    name,
+                    _unsealed(
+                        sealed.sealed,
+                        group_key,
+                        f"header {name!r} of the authentication webhook of {workspace!r}",
+                    ),
+                )
+                for name, sealed in entry.headers.items()
+            ),
+        )
+        for workspace, entry in entries.items()
+    }
+
+
+def _unsealed(sealed: str, group_key: OKPKey | None, what: str) -> str:
+    if group_key is None:
+        raise SnapshotRejected(f"cannot unseal {what}: no group key")
+    try:
+        return unseal(sealed, group_key)
+    except UnsealError as exc:
+        raise SnapshotRejected(f"cannot unseal {what}: {exc}") from exc
+
+
 def _provider(entry: IdentityProviderEntry, group_key: OKPKey | None) -> Provider:
     secret = ""
     if entry.introspection_client_secret is not None:
-        if group_key is None:
-            raise SnapshotRejected(
-                f"cannot unseal the introspection secret of identity provider {entry.slug!r}: no group key"
-            )
-        try:
-            secret = unseal(entry.introspection_client_secret.sealed, group_key)
-        except UnsealError as exc:
-            raise SnapshotRejected(
-                f"cannot unseal the introspection secret of identity provider {entry.slug!r}: {exc}"
-            ) from exc
+        secret = _unsealed(
+            entry.introspection_client_secret.sealed,
+            group_key,
+            f"the introspection secret of identity provider {entry.slug!r}",
+        )
     return Provider(
         id=entry.id,
         slug=entry.slug,

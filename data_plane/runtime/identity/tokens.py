@@ -22,6 +22,9 @@ class Refusal:
     reason: str
     insufficient_scope: str = ""
     """The scopes to ask for when the token is valid but lacks some (403)."""
+    unrecognized: bool = False
+    """No identity provider recognized the token (unknown issuer, or no introspection endpoint
+    said it is active): a workspace's authentication webhook may still know it."""
 
 
 def verify_signature(token: str, key: VerifyKey, algorithm: str) -> Mapping[str, Any] | Refusal:

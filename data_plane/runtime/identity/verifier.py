@@ -53,13 +53,13 @@ class IdentityVerifier:
         peeked = peek(token)
         if peeked is None:
             return self._opaque(token, index, slug=slug, resource=resource, now=now)
-        algorithm = peeked.header.get("alg")
-        if not isinstance(algorithm, str) or algorithm not in SIGNING_ALGORITHMS:
-            return Refusal(f"token algorithm {str(algorithm)[:16]!r} is not accepted")
         issuer = peeked.claims.get("iss")
         provider = index.by_issuer.get(issuer) if isinstance(issuer, str) else None
         if provider is None:
-            return Refusal("token issuer is not a known identity provider")
+            return Refusal("token issuer is not a known identity provider", unrecognized=True)
+        algorithm = peeked.header.get("alg")
+        if not isinstance(algorithm, str) or algorithm not in SIGNING_ALGORITHMS:
+            return Refusal(f"token algorithm {str(algorithm)[:16]!r} is not accepted")
         if algorithm not in provider.algorithms:
             return Refusal(f"token algorithm {algorithm} is not allowed for this identity provider")
         kid = peeked.header.get("kid")
@@ -83,10 +83,10 @@ class IdentityVerifier:
             if answer is None:
                 return Pending(partial(self.introspection.introspect, provider, token))
             if answer.failed:
-                refusal = Refusal("token introspection failed")
+                refusal = Refusal("token introspection failed", unrecognized=True)
             elif answer.active:
                 return _accept(answer.claims, provider, resource=resource, now=now, require_exp=False)
-        return refusal or Refusal("token is not active")
+        return refusal or Refusal("token is not active", unrecognized=True)
 
 
 def _accept(

@@ -86,6 +86,7 @@ def _workspace_resources(client: TestClient, ws: str, provider_slug: str) -> dic
     virtual = {"slug": f"{ws}-virtual", "workspace": ws, "members": [{"server": server}]}
     ok(client.post("/api/v1/virtual-servers", json=virtual), 201)
     ok(client.put(f"/api/v1/workspaces/{ws}/authz-webhook", json={"url": f"https://{ws}.hook.example.test"}))
+    ok(client.put(f"/api/v1/workspaces/{ws}/authn-webhook", json={"url": f"https://{ws}.authn.example.test"}))
     with state_of(client).db.transaction() as session:
         session.add(
             AuditEvent(

@@ -99,6 +99,9 @@ BODIES: dict[tuple[str, str], Body] = {
         "members": [{"server": "alpha-srv"}],
     },
     ("PATCH", "/api/v1/virtual-servers/{slug}"): lambda t, c: {"members": []},
+    ("PUT", "/api/v1/workspaces/{slug}/authn-webhook"): lambda t, c: {
+        "url": "https://evil.example.test/verify"
+    },
     ("POST", "/api/v1/access/preview"): lambda t, c: {
         "caller": {"kind": "key", "id": t.ids["alpha"]["key"]},
         "server": "alpha-srv",
@@ -156,6 +159,7 @@ def _alpha_marks(built: Tenants, *, with_workspace: bool) -> set[str]:
         "alpha-event",
         "alpha.idp",
         "alpha.hook",
+        "alpha.authn",
     }
     marks.add("alpha-admin@example.com")
     if with_workspace:
@@ -175,6 +179,7 @@ def _alpha_state(client: TestClient) -> str:
         "/api/v1/teams?workspace=alpha",
         "/api/v1/grants?workspace=alpha",
         "/api/v1/workspaces/alpha/authz-webhook",
+        "/api/v1/workspaces/alpha/authn-webhook",
         "/api/v1/admin-tokens?include_revoked=true",
         "/api/v1/users",
         "/api/v1/dataplane-groups",
