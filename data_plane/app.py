@@ -31,6 +31,7 @@ from data_plane.runtime.sessions import SessionSealer
 from data_plane.runtime.stdio.host import StdioHost
 from data_plane.runtime.transport_policy import TransportPolicy
 from data_plane.runtime.upstream import UpstreamClient
+from data_plane.runtime.user_tokens import UserTokenSource
 from data_plane.settings import DataPlaneSettings
 from data_plane.snapshot.files import load_or_create_node_id
 from data_plane.snapshot.store import SnapshotStore
@@ -92,7 +93,12 @@ def create_app(settings: DataPlaneSettings, *, store: SnapshotStore | None = Non
     )
     buffer = AuditBuffer(capacity=settings.audit_buffer_size, batch_size=settings.audit_batch_size)
     stdio = StdioHost() if settings.allow_stdio else None
-    client = UpstreamClient(stdio_socket=stdio.socket_path if stdio is not None else None)
+    client = UpstreamClient(
+        stdio_socket=stdio.socket_path if stdio is not None else None,
+        user_token_source=UserTokenSource(
+            target=settings.control_plane, group=settings.group, group_key=group_key
+        ),
+    )
     identity_http = AiohttpIdentityHttp(timeout_seconds=settings.connect_timeout_seconds)
     identity = IdentityVerifier(JwksCache(identity_http), IntrospectionCache(identity_http))
     webhooks = WebhookDecider()

@@ -9,6 +9,7 @@ from control_plane.api.routes import (
     admin_tokens,
     apply,
     audit,
+    connections,
     dataplanes,
     grants,
     identity_providers,
@@ -30,7 +31,7 @@ def build_router() -> APIRouter:
     router = APIRouter(prefix=API_PREFIX, dependencies=[Depends(require_admin)])
     for module in (workspaces, servers, keys, identity_providers, dataplanes, audit, apply, admin_tokens):
         router.include_router(module.router)
-    for module in (users, members, teams, grants, webhook, preview):
+    for module in (users, members, teams, grants, webhook, preview, connections):
         router.include_router(module.router)
     return router
 

@@ -26,6 +26,7 @@ from control_plane.models.revision import ConfigRevision
 from control_plane.models.server import Server, ServerCreate, ServerPublic, ServerUpdate, Tool, ToolPublic
 from control_plane.models.team import Team, TeamMember
 from control_plane.models.user import User, UserIdentity, WorkspaceMember
+from control_plane.models.user_oauth import OAuthAuthorization, UserConnection
 from control_plane.models.workspace import Workspace, WorkspaceCreate, WorkspacePublic
 
 __all__ = [
@@ -49,6 +50,7 @@ __all__ = [
     "IdentityProviderPublic",
     "IdentityProviderUpdate",
     "KeyScope",
+    "OAuthAuthorization",
     "Server",
     "ServerCreate",
     "ServerPublic",
@@ -58,6 +60,7 @@ __all__ = [
     "Tool",
     "ToolPublic",
     "User",
+    "UserConnection",
     "UserIdentity",
     "Workspace",
     "WorkspaceCreate",
