@@ -4,10 +4,12 @@ real OIDC provider, raw MCP calls, and a dump of every database row."""
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
+import secrets
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 import httpx
 from sqlalchemy import MetaData, create_engine, select
@@ -100,9 +102,11 @@ def query(url: str) -> dict[str, str]:
     return {k: v[0] for k, v in parse_qs(urlsplit(url).query).items()}
 
 
-def mcp_post(gw: Gateway, key: str, body: dict[str, Any]) -> httpx.Response:
-    """One raw JSON-RPC POST to ``/py/mcp`` (2026-07-28 style: no session needed for a call)."""
-    headers = {"Authorization": f"Bearer {key}", "Accept": ACCEPT}
+def mcp_post(
+    gw: Gateway, key: str, body: dict[str, Any], headers: dict[str, str] | None = None
+) -> httpx.Response:
+    """One raw JSON-RPC POST to ``/py/mcp``."""
+    headers = {"Authorization": f"Bearer {key}", "Accept": ACCEPT, **(headers or {})}
     return httpx.post(gw.mcp_url("py"), json=body, headers=headers, timeout=30)
 
 
@@ -155,3 +159,35 @@ def stored_refresh_token(gw: Gateway, user_id: str) -> str:
         engine.dispose()
     box = SecretBox.from_config("", gw.cp_state / "master.key")
     return box.decrypt(row.refresh_token_encrypted)
+
+
+MCP_CLIENT_REDIRECT = "http://127.0.0.1:9/callback"
+
+
+def user_access_token(idp: OidcProvider, *, resource: str, account: str) -> str:
+    """An access token of ``account`` for ``resource``, as an MCP client gets one (the provider's
+    public ``mcp-client``: authorization code + PKCE, the user logging in at the provider)."""
+    verifier = secrets.token_urlsafe(48)
+    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+    params = {
+        "response_type": "code",
+        "client_id": "mcp-client",
+        "redirect_uri": MCP_CLIENT_REDIRECT,
+        "scope": SCOPE,
+        "resource": resource,
+        "state": secrets.token_urlsafe(16),
+        "code_challenge": challenge,
+        "code_challenge_method": "S256",
+    }
+    callback = log_in(f"{idp.url('/auth')}?{urlencode(params)}", account, stop_at=MCP_CLIENT_REDIRECT)
+    form = {
+        "grant_type": "authorization_code",
+        "code": query(callback)["code"],
+        "redirect_uri": MCP_CLIENT_REDIRECT,
+        "code_verifier": verifier,
+        "client_id": "mcp-client",
+        "resource": resource,
+    }
+    response = httpx.post(idp.url("/token"), data=form, timeout=10)
+    assert response.status_code == 200, response.text
+    return str(response.json()["access_token"])
