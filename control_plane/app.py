@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import ExitStack, asynccontextmanager
 
 from fastapi import FastAPI
 from joserfc.jwk import OKPKey
@@ -18,12 +18,13 @@ from pydantic import BaseModel
 
 from control_plane.api import build_router, errors
 from control_plane.api.deps import ControlPlaneState
-from control_plane.api.routes import wellknown
+from control_plane.api.routes import oauth_callback, wellknown
 from control_plane.crypto import SecretBox
 from control_plane.db import Database
 from control_plane.distribution import Distribution
 from control_plane.repos import dataplanes, groups
 from control_plane.settings import ControlPlaneSettings
+from control_plane.user_oauth import UserOAuth
 from shared import keyfiles
 
 logger = logging.getLogger(__name__)
@@ -63,7 +64,8 @@ def create_app(settings: ControlPlaneSettings, *, start_distribution: bool = Tru
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         db = Database(settings.database_url)
-        try:
+        with ExitStack() as stack:
+            stack.callback(db.dispose)
             db.migrate()
             secrets = SecretBox.from_config(
                 settings.master_key, settings.master_key_file, settings.master_key_previous
@@ -71,13 +73,26 @@ def create_app(settings: ControlPlaneSettings, *, start_distribution: bool = Tru
             signing_key = keyfiles.load_or_create(settings.resolved_signing_key_file, "Ed25519")
             _write_public_key(settings, signing_key)
             ensure_default_group(db, settings, secrets)
+            user_oauth = UserOAuth(db=db, secrets=secrets, public_url=settings.public_url)
+            stack.callback(user_oauth.close)
             distribution = (
-                Distribution(settings=settings, database=db, signing_key=signing_key, secrets=secrets)
+                Distribution(
+                    settings=settings,
+                    database=db,
+                    signing_key=signing_key,
+                    secrets=secrets,
+                    user_oauth=user_oauth,
+                )
                 if start_distribution
                 else None
             )
             app.state.control_plane = ControlPlaneState(
-                settings=settings, db=db, secrets=secrets, signing_key=signing_key, distribution=distribution
+                settings=settings,
+                db=db,
+                secrets=secrets,
+                signing_key=signing_key,
+                distribution=distribution,
+                user_oauth=user_oauth,
             )
             if distribution is None:
                 yield
@@ -87,8 +102,6 @@ def create_app(settings: ControlPlaneSettings, *, start_distribution: bool = Tru
                 yield
             finally:
                 await distribution.stop()
-        finally:
-            db.dispose()
 
     app = FastAPI(
         title="MCP Gateway control plane",
@@ -99,6 +112,7 @@ def create_app(settings: ControlPlaneSettings, *, start_distribution: bool = Tru
     errors.install(app)
     app.include_router(build_router())
     app.include_router(wellknown.router)
+    app.include_router(oauth_callback.router)
 
     @app.get("/healthz", tags=["health"], summary="Liveness")
     def healthz() -> Health:

@@ -14,13 +14,22 @@ Secret plaintexts do not change, so no config revision is recorded and no snapsh
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 
 from sqlmodel import select
 
 from control_plane.crypto import SecretBox, new_master_key, write_key_file
 from control_plane.db import Database
-from control_plane.models import AuthnWebhook, AuthzWebhook, DataPlaneGroup, IdentityProvider, Server
+from control_plane.models import (
+    AuthnWebhook,
+    AuthzWebhook,
+    DataPlaneGroup,
+    IdentityProvider,
+    OAuthAuthorization,
+    Server,
+    UserConnection,
+)
 
 
 def reencrypt_all(db: Database, box: SecretBox) -> int:
@@ -53,6 +62,23 @@ def reencrypt_all(db: Database, box: SecretBox) -> int:
             if not box.is_current(hook.headers_encrypted):
                 hook.headers_encrypted = box.encrypt(box.decrypt(hook.headers_encrypted))
                 session.add(hook)
+                changed += 1
+        changed += _reencrypt_rows(box, session.exec(select(UserConnection)), _CONNECTION_COLUMNS)
+        changed += _reencrypt_rows(box, session.exec(select(OAuthAuthorization)), ("verifier_encrypted",))
+    return changed
+
+
+_CONNECTION_COLUMNS = ("refresh_token_encrypted", "access_token_encrypted")
+
+
+def _reencrypt_rows(box: SecretBox, rows: Iterable[object], columns: tuple[str, ...]) -> int:
+    """Re-encrypt ``columns`` of ``rows`` that are not under the current key (rows are changed in place)."""
+    changed = 0
+    for row in rows:
+        for column in columns:
+            value: str = getattr(row, column)
+            if value and not box.is_current(value):
+                setattr(row, column, box.encrypt(box.decrypt(value)))
                 changed += 1
     return changed
 

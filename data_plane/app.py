@@ -34,6 +34,7 @@ from data_plane.runtime.sessions import SESSION_KEY_INFO, SessionSealer
 from data_plane.runtime.stdio.host import StdioHost
 from data_plane.runtime.transport_policy import TransportPolicy
 from data_plane.runtime.upstream import UpstreamClient
+from data_plane.runtime.user_tokens import UserTokenSource
 from data_plane.settings import DataPlaneSettings
 from data_plane.snapshot.files import load_or_create_node_id
 from data_plane.snapshot.store import SnapshotStore
@@ -103,7 +104,12 @@ def create_app(settings: DataPlaneSettings, *, store: SnapshotStore | None = Non
     buffer = AuditBuffer(capacity=settings.audit_buffer_size, batch_size=settings.audit_batch_size)
     # The host serves stdio pools (when allowed: compile refuses them otherwise) and legacy SSE pools.
     stdio = StdioHost()
-    client = UpstreamClient(stdio_socket=stdio.socket_path)
+    client = UpstreamClient(
+        stdio_socket=stdio.socket_path,
+        user_token_source=UserTokenSource(
+            target=settings.control_plane, group=settings.group, group_key=group_key
+        ),
+    )
     identity_http = AiohttpIdentityHttp(timeout_seconds=settings.connect_timeout_seconds)
     identity = IdentityVerifier(
         JwksCache(identity_http),

@@ -31,6 +31,10 @@ UPSTREAM_CREDENTIAL = -32012
 """The gateway could not obtain the credential it sends the upstream (token endpoint failed)."""
 AUTHN_UNAVAILABLE = -32013
 """The workspace's authentication webhook could not verify the credential (failure mode ``unavailable``)."""
+EXCHANGE_REFUSED = -32014
+"""Token exchange (RFC 8693): the caller's token cannot be exchanged for the upstream."""
+USER_CONNECTION_REQUIRED = -32015
+"""Per-user OAuth: the caller must connect (or reconnect) their own account; the message says where."""
 HEADER_MISMATCH = -32020
 """The spec's code for ``Mcp-Method``/``Mcp-Name`` disagreeing with the body (``mcp_types.HEADER_MISMATCH``)."""
 
@@ -57,6 +61,10 @@ _TABLE: dict[DenialKind, tuple[int, int, str]] = {
     DenialKind.UPSTREAM_UNREACHABLE: (502, UPSTREAM_UNREACHABLE, "upstream_error"),
     DenialKind.UPSTREAM_TIMEOUT: (504, UPSTREAM_TIMEOUT, "upstream_error"),
     DenialKind.UPSTREAM_CREDENTIAL: (502, UPSTREAM_CREDENTIAL, "upstream_error"),
+    # 403, not 401: the caller is authenticated; a 401 would send MCP clients into the gateway's
+    # own OAuth flow, which cannot help. The JSON-RPC message tells the user what to do.
+    DenialKind.USER_CONNECTION_REQUIRED: (403, USER_CONNECTION_REQUIRED, "denied"),
+    DenialKind.EXCHANGE_REFUSED: (403, EXCHANGE_REFUSED, "denied"),
 }
 
 

@@ -10,6 +10,7 @@ from control_plane.api.routes import (
     apply,
     audit,
     authn_webhook,
+    connections,
     dataplanes,
     grants,
     identity_providers,
@@ -32,7 +33,17 @@ def build_router() -> APIRouter:
     router = APIRouter(prefix=API_PREFIX, dependencies=[Depends(require_admin)])
     for module in (workspaces, servers, keys, identity_providers, dataplanes, audit, apply, admin_tokens):
         router.include_router(module.router)
-    for module in (users, members, teams, grants, webhook, authn_webhook, preview, virtual_servers):
+    for module in (
+        users,
+        members,
+        teams,
+        grants,
+        webhook,
+        authn_webhook,
+        preview,
+        virtual_servers,
+        connections,
+    ):
         router.include_router(module.router)
     return router
 

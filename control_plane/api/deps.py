@@ -19,6 +19,7 @@ from control_plane.db import Database
 from control_plane.distribution import Distribution
 from control_plane.models.common import utcnow
 from control_plane.settings import ControlPlaneSettings
+from control_plane.user_oauth import UserOAuth
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +34,15 @@ class ControlPlaneState:
     """``None`` when the app serves only the admin API (``start_distribution=False``)."""
     login_keys: SigningKeys = field(default_factory=SigningKeys)
     """Signing keys of the identity providers admins log in with (cached, refetched on unknown kid)."""
+    user_oauth: UserOAuth | None = None
+    """The per-user OAuth connect flow and token broker (shared with distribution)."""
+
+    @property
+    def connections(self) -> UserOAuth:
+        """The per-user OAuth broker (built by the lifespan)."""
+        if self.user_oauth is None:
+            raise RuntimeError("the control plane is not started (no per-user OAuth broker)")
+        return self.user_oauth
 
 
 def get_state(request: Request) -> ControlPlaneState:

@@ -15,7 +15,7 @@ from pydantic import TypeAdapter, ValidationError
 from control_plane.crypto import SecretBox, SecretBoxError
 from control_plane.models import DataPlaneGroup, Server
 from control_plane.repos.servers import SECRET_FIELDS
-from shared.snapshot.credentials import IdentityForwarding, NoAuth, Sealed, UpstreamAuth
+from shared.snapshot.credentials import IdentityForwarding, NoAuth, Sealed, UpstreamAuth, UserOAuthAuth
 
 _AUTH = TypeAdapter[UpstreamAuth](UpstreamAuth)
 
@@ -35,6 +35,9 @@ class PlainAuth:
 def server_auth(server: Server, secrets: SecretBox) -> PlainAuth:
     """The credential of ``server`` with its secret decrypted."""
     public = dict(server.auth or {"type": "none"})
+    if public.get("type") == "oauth2_user":
+        # The control plane is the broker: the client secret never leaves it (no secret to seal).
+        return PlainAuth(public={"type": "oauth2_user"})
     if str(public.get("type")) not in SECRET_FIELDS:
         return PlainAuth(public={"type": "none"})
     try:
@@ -46,6 +49,8 @@ def server_auth(server: Server, secrets: SecretBox) -> PlainAuth:
 def auth_entry(plain: PlainAuth, seal: Callable[[str], str]) -> UpstreamAuth:
     """The snapshot form of a credential, its secret replaced by ``seal(secret)``."""
     kind = str(plain.public.get("type"))
+    if kind == "oauth2_user":
+        return UserOAuthAuth()
     secret_field = SECRET_FIELDS.get(kind)
     if secret_field is None:
         return NoAuth()
@@ -53,7 +58,7 @@ def auth_entry(plain: PlainAuth, seal: Callable[[str], str]) -> UpstreamAuth:
     if kind == "api_key":
         document["location"] = plain.public.get("in")
     document[secret_field] = Sealed(sealed=seal(plain.secret))
-    if kind == "oauth2_client_credentials":
+    if kind in ("oauth2_client_credentials", "token_exchange"):
         document["scopes"] = tuple(document.get("scopes") or ())
     try:
         return _AUTH.validate_python(document)

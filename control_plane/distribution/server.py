@@ -1,4 +1,4 @@
-"""Distribution: the publisher plus the gRPC server data planes dial (config out, audit in)."""
+"""Distribution: the publisher plus the gRPC server data planes dial (config out, audit in, user tokens)."""
 
 from __future__ import annotations
 
@@ -14,9 +14,12 @@ from control_plane.db import Database
 from control_plane.distribution.config_service import ConfigService
 from control_plane.distribution.inflight import InflightWork
 from control_plane.distribution.publisher import Publisher
+from control_plane.distribution.user_tokens import UserTokenService
 from control_plane.settings import ControlPlaneSettings
+from control_plane.user_oauth import UserOAuth
 from shared.wire.mcpgw.audit.v1 import audit_pb2_grpc
 from shared.wire.mcpgw.config.v1 import config_pb2, config_pb2_grpc
+from shared.wire.mcpgw.tokens.v1 import tokens_pb2_grpc
 
 logger = logging.getLogger(__name__)
 
@@ -46,9 +49,13 @@ class Distribution:
         database: Database,
         signing_key: OKPKey,
         secrets: SecretBox,
+        user_oauth: UserOAuth | None = None,
     ) -> None:
         self._settings = settings
         self._database = database
+        self._user_oauth = user_oauth or UserOAuth(
+            db=database, secrets=secrets, public_url=settings.public_url
+        )
         self._inflight = InflightWork()
         self._publisher = Publisher(
             database=database,
@@ -83,6 +90,10 @@ class Distribution:
         server = grpc.aio.server(options=GRPC_OPTIONS)
         config_pb2_grpc.add_ConfigDistributionServicer_to_server(
             ConfigService(database=self._database, publisher=self._publisher, inflight=self._inflight), server
+        )
+        tokens_pb2_grpc.add_UserTokensServicer_to_server(
+            UserTokenService(database=self._database, broker=self._user_oauth, inflight=self._inflight),
+            server,
         )
         audit_pb2_grpc.add_AuditIngestServicer_to_server(
             AuditIngestService(database=self._database, inflight=self._inflight), server

@@ -27,6 +27,7 @@ from control_plane.models.revision import ConfigRevision
 from control_plane.models.server import Server, ServerCreate, ServerPublic, ServerUpdate, Tool, ToolPublic
 from control_plane.models.team import Team, TeamMember
 from control_plane.models.user import User, UserIdentity, WorkspaceMember
+from control_plane.models.user_oauth import OAuthAuthorization, UserConnection
 from control_plane.models.virtual_server import (
     VirtualServer,
     VirtualServerCreate,
@@ -57,6 +58,7 @@ __all__ = [
     "IdentityProviderPublic",
     "IdentityProviderUpdate",
     "KeyScope",
+    "OAuthAuthorization",
     "Server",
     "ServerCreate",
     "ServerPublic",
@@ -66,6 +68,7 @@ __all__ = [
     "Tool",
     "ToolPublic",
     "User",
+    "UserConnection",
     "UserIdentity",
     "VirtualServer",
     "VirtualServerCreate",

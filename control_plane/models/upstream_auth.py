@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 AuthMethod = Literal["client_secret_basic", "client_secret_post"]
 
@@ -47,8 +47,49 @@ class ClientCredentialsAuthIn(_AuthIn):
     auth_method: AuthMethod = "client_secret_basic"
 
 
+class UserOAuthIn(_AuthIn):
+    """Per-user OAuth (authorization code + PKCE): each user connects their own account once
+    (``POST /api/v1/me/connections/{server}``); the control plane keeps their refresh token
+    encrypted and hands data planes fresh access tokens. ``client_secret`` is write-only.
+
+    Endpoints are given, or discovered from ``issuer`` (RFC 8414 / OpenID discovery) when omitted.
+    """
+
+    type: Literal["oauth2_user"]
+    issuer: str | None = Field(default=None, max_length=2000)
+    authorization_url: str | None = Field(default=None, max_length=2000)
+    token_url: str | None = Field(default=None, max_length=2000)
+    revocation_url: str | None = Field(default=None, max_length=2000)
+    client_id: str = Field(min_length=1, max_length=512)
+    client_secret: str = Field(min_length=1, max_length=8192)
+    scopes: list[str] = Field(default_factory=list)
+    resource: str | None = Field(default=None, max_length=2000, description="RFC 8707 resource indicator")
+    auth_method: AuthMethod = "client_secret_basic"
+
+    @model_validator(mode="after")
+    def _endpoints(self) -> UserOAuthIn:
+        if not self.issuer and not (self.authorization_url and self.token_url):
+            raise ValueError("oauth2_user needs an issuer, or both authorization_url and token_url")
+        return self
+
+
+class TokenExchangeIn(_AuthIn):
+    """OAuth 2.0 token exchange (RFC 8693): the caller's IdP token is exchanged for one meant for
+    the upstream, the gateway authenticating as ``client_id``. ``client_secret`` is write-only."""
+
+    type: Literal["token_exchange"]
+    token_url: str = Field(min_length=1, max_length=2000)
+    client_id: str = Field(min_length=1, max_length=512)
+    client_secret: str = Field(min_length=1, max_length=8192)
+    audience: str | None = Field(default=None, max_length=2000)
+    resource: str | None = Field(default=None, max_length=2000, description="RFC 8707 resource indicator")
+    scopes: list[str] = Field(default_factory=list)
+    auth_method: AuthMethod = "client_secret_basic"
+
+
 UpstreamAuthIn = Annotated[
-    NoAuthIn | BearerAuthIn | ApiKeyAuthIn | ClientCredentialsAuthIn, Field(discriminator="type")
+    NoAuthIn | BearerAuthIn | ApiKeyAuthIn | ClientCredentialsAuthIn | UserOAuthIn | TokenExchangeIn,
+    Field(discriminator="type"),
 ]
 """How the gateway authenticates to the upstream (secrets are write-only)."""
 
@@ -58,7 +99,9 @@ class UpstreamAuthPublic(BaseModel):
 
     model_config = ConfigDict(populate_by_name=True)
 
-    type: Literal["none", "bearer", "api_key", "oauth2_client_credentials"] = "none"
+    type: Literal[
+        "none", "bearer", "api_key", "oauth2_client_credentials", "oauth2_user", "token_exchange"
+    ] = "none"
     in_: Literal["header", "query"] | None = Field(default=None, alias="in")
     name: str | None = None
     token_url: str | None = None
@@ -66,3 +109,7 @@ class UpstreamAuthPublic(BaseModel):
     scopes: list[str] | None = None
     audience: str | None = None
     auth_method: AuthMethod | None = None
+    issuer: str | None = None
+    authorization_url: str | None = None
+    revocation_url: str | None = None
+    resource: str | None = None

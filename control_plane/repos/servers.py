@@ -46,7 +46,13 @@ class Connection:
 
 
 _AUTH = TypeAdapter[UpstreamAuthIn](UpstreamAuthIn)
-SECRET_FIELDS = {"bearer": "token", "api_key": "value", "oauth2_client_credentials": "client_secret"}
+SECRET_FIELDS = {
+    "bearer": "token",
+    "api_key": "value",
+    "oauth2_client_credentials": "client_secret",
+    "oauth2_user": "client_secret",
+    "token_exchange": "client_secret",
+}
 """Auth type -> the one field of it that is a secret."""
 
 

@@ -42,6 +42,10 @@ class DenialKind(enum.Enum):
     UPSTREAM_TIMEOUT = "upstream_timeout"
     UPSTREAM_CREDENTIAL = "upstream_credential"
     """The upstream credential (an OAuth client-credentials token) could not be obtained."""
+    USER_CONNECTION_REQUIRED = "user_connection_required"
+    """Per-user OAuth: the caller is no user, or has not connected (or must reconnect) their account."""
+    EXCHANGE_REFUSED = "exchange_refused"
+    """Token exchange: the caller has no exchangeable token, or the identity provider refused it."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,7 +19,7 @@ from data_plane.runtime.identity.providers import AuthnWebhook, IdentityIndex
 from data_plane.runtime.identity_signer import IdentitySigner
 from data_plane.runtime.sse_upstream.connection import SseTarget
 from data_plane.runtime.stdio.launch import StdioLaunch
-from data_plane.runtime.upstream_credentials import ClientCredentials, IdentityPolicy
+from data_plane.runtime.upstream_credentials import ClientCredentials, IdentityPolicy, TokenExchange
 from shared.access import AccessIndex, Caller
 
 
@@ -66,6 +66,10 @@ class Upstream:
     """For the GET stream: bounded connect, no read bound (long-lived server-initiated SSE)."""
     token_source: ClientCredentials | None = None
     """OAuth client credentials whose token goes upstream as ``Authorization: Bearer``."""
+    per_user: bool = False
+    """Per-user OAuth: the calling user's own token goes upstream (from the control plane's broker)."""
+    exchange: TokenExchange | None = None
+    """RFC 8693: the caller's IdP token is exchanged for the token that goes upstream."""
     identity: IdentityPolicy | None = None
     """How the caller's identity goes upstream (signed JWT, plain headers); ``None``: it does not."""
     stdio: StdioLaunch | None = None

@@ -4,8 +4,9 @@ Started and closed through the app's ``cleanup_ctx``. No cookie jar (upstream co
 never leak between clients), no automatic decompression (bytes pass through as they are),
 no connection-count cap (long-lived SSE streams must not starve other requests).
 
-It also holds the :class:`~data_plane.runtime.upstream_tokens.TokenManager` that fetches OAuth
-client-credentials tokens for upstreams on the same session.
+It also holds the :class:`~data_plane.runtime.upstream_tokens.TokenManager` instances of upstream
+tokens: OAuth client-credentials tokens and RFC 8693 exchanges (fetched on the same session),
+and users' own tokens (asked of the control plane's broker).
 """
 
 from __future__ import annotations
@@ -17,8 +18,10 @@ from pathlib import Path
 import aiohttp
 
 from data_plane.runtime.stdio.launch import STDIO_ORIGIN
+from data_plane.runtime.token_exchange import ExchangeKey, exchange_token
 from data_plane.runtime.upstream_credentials import ClientCredentials
 from data_plane.runtime.upstream_tokens import CredentialUnavailable, Token, TokenManager, fetch_token
+from data_plane.runtime.user_tokens import UserTokenKey, UserTokenSource
 
 
 class UpstreamClient:
@@ -30,17 +33,28 @@ class UpstreamClient:
         keepalive_seconds: float = 60.0,
         clock: Callable[[], float] = time.monotonic,
         stdio_socket: Path | None = None,
+        user_token_source: UserTokenSource | None = None,
     ) -> None:
         self._keepalive = keepalive_seconds
         self._session: aiohttp.ClientSession | None = None
         self._stdio_socket = stdio_socket
         self._stdio: aiohttp.ClientSession | None = None
+        self._user_token_source = user_token_source or UserTokenSource(target=None, group="", group_key=None)
         self.tokens = TokenManager(self._fetch_token, clock=clock)
+        self.user_tokens = TokenManager[UserTokenKey](self._user_token_source.fetch, clock=clock)
+        """Users' own tokens (per-user OAuth), from the control plane's broker."""
+        self.exchanged = TokenManager[ExchangeKey](self._exchange, clock=clock)
+        """Tokens obtained by RFC 8693 exchange of callers' IdP tokens."""
 
     async def _fetch_token(self, creds: ClientCredentials) -> Token:
         if self._session is None:
             raise CredentialUnavailable("the gateway's upstream client is not started")
         return await fetch_token(self._session, creds)
+
+    async def _exchange(self, key: ExchangeKey) -> Token:
+        if self._session is None:
+            raise CredentialUnavailable("the gateway's upstream client is not started")
+        return await exchange_token(self._session, key)
 
     async def start(self) -> None:
         """Create the session (needs the running loop)."""
@@ -64,6 +78,9 @@ class UpstreamClient:
     async def close(self) -> None:
         """Close the session and its connections."""
         await self.tokens.close()
+        await self.user_tokens.close()
+        await self.exchanged.close()
+        await self._user_token_source.close()
         if self._session is not None:
             await self._session.close()
             self._session = None

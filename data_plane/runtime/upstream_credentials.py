@@ -19,7 +19,9 @@ from shared.snapshot.credentials import (
     ClientCredentialsAuth,
     IdentityForwarding,
     Sealed,
+    TokenExchangeAuth,
     UpstreamAuth,
+    UserOAuthAuth,
 )
 
 CLIENT_IDENTITY_HEADERS = frozenset(
@@ -65,6 +67,20 @@ class ClientCredentials:
 
 
 @dataclass(frozen=True, slots=True)
+class TokenExchange:
+    """RFC 8693 token exchange toward one server: the gateway's client and what it asks for."""
+
+    server: str
+    token_url: str
+    client_id: str
+    client_secret: str = field(repr=False)
+    audience: str | None = None
+    resource: str | None = None
+    scopes: tuple[str, ...] = ()
+    auth_method: str = "client_secret_basic"
+
+
+@dataclass(frozen=True, slots=True)
 class IdentityPolicy:
     """How the caller's identity goes upstream for one server."""
 
@@ -90,6 +106,9 @@ class CompiledCredentials:
     url: str
     headers: tuple[tuple[str, str], ...] = field(repr=False)
     token_source: ClientCredentials | None = None
+    per_user: bool = False
+    """Per-user OAuth: each user's own token, from the control plane's broker."""
+    exchange: TokenExchange | None = None
 
 
 def with_query(url: str, name: str, value: str) -> str:
@@ -122,6 +141,20 @@ def compile_credentials(
             auth_method=auth.auth_method,
         )
         return CompiledCredentials(url=url, headers=(), token_source=source)
+    if isinstance(auth, UserOAuthAuth):
+        return CompiledCredentials(url=url, headers=(), per_user=True)
+    if isinstance(auth, TokenExchangeAuth):
+        exchange = TokenExchange(
+            server=slug,
+            token_url=auth.token_url,
+            client_id=auth.client_id,
+            client_secret=open_secret("client secret", auth.client_secret),
+            audience=auth.audience,
+            resource=auth.resource,
+            scopes=auth.scopes,
+            auth_method=auth.auth_method,
+        )
+        return CompiledCredentials(url=url, headers=(), exchange=exchange)
     return CompiledCredentials(url=url, headers=())
 
 

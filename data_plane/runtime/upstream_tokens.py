@@ -1,6 +1,11 @@
-"""OAuth 2.0 client-credentials tokens for upstreams: fetched, cached per server, refreshed early.
+"""Upstream OAuth tokens: fetched, cached per key, refreshed early.
 
-* **Cache** per server and credential: a token is reused until its refresh time, which is
+One :class:`TokenManager` per kind of token: client-credentials tokens (keyed by server and
+credential), per-user tokens from the control plane's broker (keyed by user and server,
+``runtime/user_tokens.py``) and exchanged tokens (keyed by a digest of the caller's token and the
+server, ``runtime/token_exchange.py``).
+
+* **Cache** per key: a token is reused until its refresh time, which is
   ``expires_in`` minus 20 % of it, at most 60 s early (a one-hour token is refreshed after 59
   minutes, a 10 s token after 8 s).
 * **Single flight**: concurrent requests needing the same token share one fetch.
@@ -8,7 +13,8 @@
   all); a 4xx answer (bad client, bad scope) is not. While a refresh fails, a token that has not
   yet expired keeps being used.
 * Failures raise :class:`CredentialUnavailable` whose message names the server and what went
-  wrong, never a secret.
+  wrong, never a secret. :class:`AccessRefused` (the user must reconnect, the identity provider
+  refused an exchange) is final: no retry, and no fallback to a cached token.
 """
 
 from __future__ import annotations
@@ -17,8 +23,9 @@ import asyncio
 import base64
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Hashable
 from dataclasses import dataclass, field
+from typing import Generic, Protocol, TypeVar
 from urllib.parse import quote
 
 import aiohttp
@@ -43,6 +50,24 @@ class _Retryable(CredentialUnavailable):
     """A failure worth another try (connection, timeout, 5xx)."""
 
 
+class Retryable(_Retryable):
+    """A failure worth another try, raised by fetchers outside this module."""
+
+
+class AccessRefused(CredentialUnavailable):
+    """The token is refused for this caller (no connection, revoked, exchange refused): final."""
+
+
+class TokenKey(Hashable, Protocol):
+    """What a token is cached by; ``server`` names it in messages and task names."""
+
+    @property
+    def server(self) -> str: ...
+
+
+K = TypeVar("K", bound=TokenKey)
+
+
 @dataclass(frozen=True, slots=True)
 class Token:
     """An access token and its lifetime in seconds."""
@@ -58,7 +83,8 @@ class _Cached:
     expires_at: float
 
 
-Fetch = Callable[[ClientCredentials], Awaitable[Token]]
+MAX_ENTRIES = 10_000
+"""Cached tokens per manager, at most (the oldest are dropped first)."""
 
 
 def refresh_margin(expires_in: float) -> float:
@@ -72,6 +98,15 @@ def _basic(client_id: str, client_secret: str) -> str:
     return "Basic " + base64.b64encode(pair.encode()).decode()
 
 
+def auth_headers(creds: ClientCredentials, form: dict[str, str]) -> tuple[dict[str, str], dict[str, str]]:
+    """The form and headers of a token request authenticated as ``creds``' client."""
+    headers = {"Accept": "application/json"}
+    if creds.auth_method == "client_secret_post":
+        return form | {"client_id": creds.client_id, "client_secret": creds.client_secret}, headers
+    headers["Authorization"] = _basic(creds.client_id, creds.client_secret)
+    return form, headers
+
+
 async def fetch_token(session: aiohttp.ClientSession, creds: ClientCredentials) -> Token:
     """One token request to ``creds.token_url``; raises :class:`CredentialUnavailable`."""
     form = {"grant_type": "client_credentials"}
@@ -79,11 +114,7 @@ async def fetch_token(session: aiohttp.ClientSession, creds: ClientCredentials) 
         form["scope"] = " ".join(creds.scopes)
     if creds.audience:
         form["audience"] = creds.audience
-    headers = {"Accept": "application/json"}
-    if creds.auth_method == "client_secret_post":
-        form |= {"client_id": creds.client_id, "client_secret": creds.client_secret}
-    else:
-        headers["Authorization"] = _basic(creds.client_id, creds.client_secret)
+    form, headers = auth_headers(creds, form)
     where = f"token endpoint of server '{creds.server}'"
     try:
         async with session.post(
@@ -99,10 +130,11 @@ async def fetch_token(session: aiohttp.ClientSession, creds: ClientCredentials) 
         raise _Retryable(f"{where} answered {status}")
     if status != 200:
         raise CredentialUnavailable(f"{where} refused the client credentials ({status})")
-    return _parse(body, where)
+    return parse_token(body, where)
 
 
-def _parse(body: bytes, where: str) -> Token:
+def parse_token(body: bytes, where: str) -> Token:
+    """A token response's access token and lifetime; :class:`CredentialUnavailable` if unusable."""
     try:
         document = orjson.loads(body)
     except orjson.JSONDecodeError as exc:
@@ -119,27 +151,29 @@ def _parse(body: bytes, where: str) -> Token:
     return Token(access_token=token, expires_in=float(expires_in))
 
 
-class TokenManager:
-    """Caches client-credentials tokens per server; one fetch at a time per credential."""
+class TokenManager(Generic[K]):
+    """Caches tokens per key; one fetch at a time per key."""
 
     def __init__(
         self,
-        fetch: Fetch,
+        fetch: Callable[[K], Awaitable[Token]],
         *,
         clock: Callable[[], float] = time.monotonic,
         attempts: int = ATTEMPTS,
         retry_delay: float = RETRY_DELAY_SECONDS,
+        max_entries: int = MAX_ENTRIES,
     ) -> None:
         self._fetch = fetch
         self._clock = clock
         self._attempts = attempts
         self._retry_delay = retry_delay
-        self._cache: dict[ClientCredentials, _Cached] = {}
-        self._inflight: dict[ClientCredentials, asyncio.Task[_Cached]] = {}
+        self._max_entries = max_entries
+        self._cache: dict[K, _Cached] = {}
+        self._inflight: dict[K, asyncio.Task[_Cached]] = {}
         self.fetches = 0
         """Token requests made (for health and tests)."""
 
-    async def token(self, creds: ClientCredentials) -> str:
+    async def token(self, creds: K) -> str:
         """A valid access token for ``creds``; raises :class:`CredentialUnavailable`."""
         cached = self._cache.get(creds)
         if cached is not None and self._clock() < cached.refresh_at:
@@ -152,18 +186,23 @@ class TokenManager:
         try:
             # Shielded: a caller that goes away must not cancel the fetch others wait on.
             return (await asyncio.shield(task)).token.access_token
+        except AccessRefused:
+            self._cache.pop(creds, None)
+            raise
         except CredentialUnavailable:
             if cached is not None and self._clock() < cached.expires_at:
                 return cached.token.access_token
             raise
 
-    def _settled(self, creds: ClientCredentials, task: asyncio.Task[_Cached]) -> None:
+    def _settled(self, creds: K, task: asyncio.Task[_Cached]) -> None:
         if self._inflight.get(creds) is task:
             del self._inflight[creds]
-        if not task.cancelled() and task.exception() is not None:
-            logger.warning("upstream credential: %s", task.exception())
+        if task.cancelled() or task.exception() is None:
+            return
+        level = logging.INFO if isinstance(task.exception(), AccessRefused) else logging.WARNING
+        logger.log(level, "upstream credential: %s", task.exception())
 
-    async def _refresh(self, creds: ClientCredentials) -> _Cached:
+    async def _refresh(self, creds: K) -> _Cached:
         for attempt in range(1, self._attempts + 1):
             self.fetches += 1
             try:
@@ -179,6 +218,9 @@ class TokenManager:
                 refresh_at=now + token.expires_in - refresh_margin(token.expires_in),
                 expires_at=now + token.expires_in,
             )
+            self._cache.pop(creds, None)
+            if len(self._cache) >= self._max_entries:
+                del self._cache[next(iter(self._cache))]
             self._cache[creds] = entry
             return entry
         raise CredentialUnavailable(f"no token for server '{creds.server}'")  # attempts < 1

@@ -55,6 +55,8 @@ def _upstream(slug: str, entry: ServerEntry, group_key: OKPKey | None, connect_t
         timeout_seconds=entry.timeout_seconds,
         injected_headers=(*headers, *credentials.headers),
         token_source=credentials.token_source,
+        per_user=credentials.per_user,
+        exchange=credentials.exchange,
         identity=compile_identity(entry.url, entry.identity),
         request_timeout=aiohttp.ClientTimeout(
             total=None, sock_connect=connect_timeout, sock_read=entry.timeout_seconds

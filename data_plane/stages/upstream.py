@@ -2,7 +2,8 @@
 
 Only an allow-list of MCP request headers goes upstream (never the client's
 ``Authorization``, ``Cookie`` or identity headers), plus the snapshot's injected credentials
-(static headers, bearer or API key, an OAuth client-credentials token) and, when the server
+(static headers, bearer or API key, an OAuth client-credentials token, the calling user's own
+token from the control plane's broker, or a token exchanged for the caller's IdP token) and, when the server
 asks for it, the caller's identity (a gateway-signed JWT and/or plain headers). The client's
 ``Mcp-Session-Id`` is the gateway's sealed token: upstream gets the session id the token
 carries, and an upstream ``Mcp-Session-Id`` reaches the client only sealed. The response is
@@ -35,9 +36,12 @@ from data_plane.runtime.responses import (
     parse_message,
 )
 from data_plane.runtime.sessions import SessionClaims, SessionSealer
+from data_plane.runtime.token_exchange import exchange_key
 from data_plane.runtime.upstream import UpstreamClient
 from data_plane.runtime.upstream_credentials import CLIENT_IDENTITY_HEADERS
-from data_plane.runtime.upstream_tokens import CredentialUnavailable
+from data_plane.runtime.upstream_tokens import AccessRefused, CredentialUnavailable
+from data_plane.runtime.user_tokens import UserTokenKey
+from data_plane.stages.authorize import caller_of
 from data_plane.stages.session import SESSION_HEADER
 
 FORWARDED_REQUEST_HEADERS = frozenset(
@@ -88,14 +92,11 @@ async def call_upstream(ctx: RequestContext, client: UpstreamClient) -> aiohttp.
         return Denial(DenialKind.NOT_FOUND, f"no server '{ctx.slug}' on this gateway")
     timeout = upstream.stream_timeout if ctx.http_method == "GET" else upstream.request_timeout
     headers = upstream_headers(ctx.headers, upstream, ctx.session)
-    if upstream.token_source is not None:
-        try:
-            headers["Authorization"] = f"Bearer {await client.tokens.token(upstream.token_source)}"
-        except CredentialUnavailable as exc:
-            return Denial(
-                DenialKind.UPSTREAM_CREDENTIAL,
-                f"the upstream credential for server '{ctx.slug}' could not be obtained: {exc}",
-            )
+    token = await upstream_token(ctx, client, upstream)
+    if isinstance(token, Denial):
+        return token
+    if token is not None:
+        headers["Authorization"] = f"Bearer {token}"
     if upstream.identity is not None and ctx.principal is not None:
         signer = ctx.snapshot.identity_signer if ctx.snapshot is not None else None
         for name, value in identity_headers(ctx.principal, upstream.identity, signer, now=int(time.time())):
@@ -108,6 +109,59 @@ async def call_upstream(ctx: RequestContext, client: UpstreamClient) -> aiohttp.
         return Denial(
             DenialKind.UPSTREAM_UNREACHABLE, f"server '{ctx.slug}' is unreachable: {type(exc).__name__}"
         )
+
+
+async def upstream_token(
+    ctx: RequestContext, client: UpstreamClient, upstream: Upstream
+) -> str | Denial | None:
+    """The OAuth token that goes upstream (client credentials, the user's own, or exchanged);
+    ``None`` when the server takes none; a denial saying why when there is none to send."""
+    try:
+        if upstream.token_source is not None:
+            return await client.tokens.token(upstream.token_source)
+        if upstream.per_user:
+            user_id = _user_of(ctx)
+            if not user_id:
+                return Denial(
+                    DenialKind.USER_CONNECTION_REQUIRED,
+                    f"server '{ctx.slug}' acts with each user's own account, and this caller is no gateway "
+                    "user (a workspace key, or an identity-provider subject linked to no user): call it with "
+                    "a key owned by a user or with your identity provider's token",
+                )
+            return await client.user_tokens.token(UserTokenKey(user_id=user_id, server=ctx.slug))
+        if upstream.exchange is not None:
+            subject_token = _idp_token(ctx)
+            if subject_token is None:
+                return Denial(
+                    DenialKind.EXCHANGE_REFUSED,
+                    f"server '{ctx.slug}' exchanges the caller's identity-provider token (RFC 8693): call it "
+                    "with a token from your identity provider, not a gateway key",
+                )
+            return await client.exchanged.token(exchange_key(upstream.exchange, subject_token))
+    except AccessRefused as exc:
+        kind = DenialKind.USER_CONNECTION_REQUIRED if upstream.per_user else DenialKind.EXCHANGE_REFUSED
+        return Denial(kind, str(exc))
+    except CredentialUnavailable as exc:
+        return Denial(
+            DenialKind.UPSTREAM_CREDENTIAL,
+            f"the upstream credential for server '{ctx.slug}' could not be obtained: {exc}",
+        )
+    return None
+
+
+def _user_of(ctx: RequestContext) -> str:
+    """The gateway user the caller is ("" for none)."""
+    if ctx.principal is None or ctx.snapshot is None:
+        return ""
+    return caller_of(ctx.principal, ctx.snapshot).user_id
+
+
+def _idp_token(ctx: RequestContext) -> str | None:
+    """The caller's identity-provider access token, when it authenticated with one."""
+    if ctx.principal is None or not ctx.principal.identity_provider:
+        return None
+    scheme, _, token = ctx.headers.get("Authorization", "").partition(" ")
+    return token.strip() if scheme.lower() == "bearer" and token.strip() else None
 
 
 def _status(http_status: int, error_code: int) -> str:

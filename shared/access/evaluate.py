@@ -57,6 +57,14 @@ class Caller:
     """The scope also grants what it names (keys owned by a workspace rather than a user)."""
     disabled: bool = False
 
+    @property
+    def user_id(self) -> str:
+        """The gateway user this caller is ("" for a workspace key or an unknown IdP subject)."""
+        for subject in self.subjects:
+            if subject.startswith("user:"):
+                return subject[5:]
+        return ""
+
 
 def caller(
     label: str,

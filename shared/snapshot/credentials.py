@@ -56,8 +56,34 @@ class ClientCredentialsAuth(_Frozen):
     auth_method: Literal["client_secret_basic", "client_secret_post"] = "client_secret_basic"
 
 
+class UserOAuthAuth(_Frozen):
+    """Per-user OAuth: each user's own access token, obtained from the control plane (the broker).
+
+    Nothing secret travels in the snapshot: the client secret and every user's refresh token stay
+    encrypted on the control plane, which answers the data plane's ``UserTokens.Get`` with an
+    access token sealed to the group.
+    """
+
+    type: Literal["oauth2_user"] = "oauth2_user"
+
+
+class TokenExchangeAuth(_Frozen):
+    """OAuth 2.0 token exchange (RFC 8693): the caller's IdP access token is exchanged at
+    ``token_url`` for one meant for the upstream; the gateway authenticates as ``client_id``."""
+
+    type: Literal["token_exchange"] = "token_exchange"
+    token_url: str
+    client_id: str
+    client_secret: Sealed
+    audience: str | None = None
+    resource: str | None = None
+    scopes: tuple[str, ...] = ()
+    auth_method: Literal["client_secret_basic", "client_secret_post"] = "client_secret_basic"
+
+
 UpstreamAuth = Annotated[
-    NoAuth | BearerAuth | ApiKeyAuth | ClientCredentialsAuth, Field(discriminator="type")
+    NoAuth | BearerAuth | ApiKeyAuth | ClientCredentialsAuth | UserOAuthAuth | TokenExchangeAuth,
+    Field(discriminator="type"),
 ]
 
 

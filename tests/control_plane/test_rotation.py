@@ -8,10 +8,12 @@ import sys
 from pathlib import Path
 
 from sqlalchemy import text
+from sqlmodel import select
 
 from control_plane.crypto import SecretBox, decode_key
 from control_plane.db import Database
-from control_plane.models import ServerCreate, WorkspaceCreate
+from control_plane.models import OAuthAuthorization, ServerCreate, User, UserConnection, WorkspaceCreate
+from control_plane.models.common import utcnow
 from control_plane.repos import servers, workspaces
 from control_plane.repos.servers import open_headers
 from control_plane.rotation import reencrypt_all
@@ -80,4 +82,45 @@ def test_rotate_master_key_command_generates_a_new_key_and_drops_the_old_one(tmp
     after = SecretBox(decode_key(new_key))
     with db.session() as session:
         assert open_headers(after, servers.get(session, slug="b")) == {"X-Key": "secret-b"}
+    db.dispose()
+
+
+def test_reencrypt_moves_users_upstream_tokens_to_the_current_key(tmp_path: Path) -> None:
+    old_key, new_key = os.urandom(32), os.urandom(32)
+    db = Database(f"sqlite:///{tmp_path / 'cp.db'}")
+    db.migrate()
+    old = SecretBox(old_key)
+    _seed(db, old)
+    with db.transaction() as session:
+        user = User(email="alice@example.test")
+        session.add(user)
+        session.flush()
+        server = servers.get(session, slug="a")
+        session.add(
+            UserConnection(
+                user_id=user.id,
+                server_id=server.id,
+                refresh_token_encrypted=old.encrypt("refresh-secret"),
+                access_token_encrypted=old.encrypt("access-secret"),
+            )
+        )
+        session.add(
+            OAuthAuthorization(
+                state_hash="0" * 64,
+                user_id=user.id,
+                server_id=server.id,
+                verifier_encrypted=old.encrypt("verifier-secret"),
+                redirect_uri="http://127.0.0.1/oauth/callback",
+                expires_at=utcnow(),
+            )
+        )
+
+    assert reencrypt_all(db, SecretBox(new_key, [old_key])) == 5
+    only_new = SecretBox(new_key)
+    with db.session() as session:
+        row = session.exec(select(UserConnection)).one()
+        pending = session.exec(select(OAuthAuthorization)).one()
+        assert only_new.decrypt(row.refresh_token_encrypted) == "refresh-secret"
+        assert only_new.decrypt(row.access_token_encrypted) == "access-secret"
+        assert only_new.decrypt(pending.verifier_encrypted) == "verifier-secret"
     db.dispose()

@@ -23,6 +23,8 @@ from tests.e2e.processes import stop_process
 IDP_DIR = Path(__file__).resolve().parent
 MACHINE = ("machine", "machine-secret")
 GATEWAY = ("gateway", "gateway-secret")
+UPSTREAM_APP = ("upstream-app", "upstream-app-secret")
+"""The gateway's client registration for per-user connections (authorization code + refresh)."""
 SCOPE = "mcp:tools"
 
 
@@ -71,13 +73,23 @@ class OidcProvider:
 
 
 @contextmanager
-def running_provider(*, prefix: str = "") -> Iterator[OidcProvider]:
-    """Start ``provider.mjs`` on a free port; stop it afterwards."""
+def running_provider(
+    *, prefix: str = "", upstream_redirect: str = "", upstream_ttl: int = 0
+) -> Iterator[OidcProvider]:
+    """Start ``provider.mjs`` on a free port; stop it afterwards.
+
+    ``upstream_redirect`` is the one redirect URI registered for the ``upstream-app`` client and
+    ``upstream_ttl`` the lifetime of its access tokens (seconds).
+    """
     ensure_installed()
     port = free_port()
     args = ["node", "provider.mjs", "--port", str(port)]
     if prefix:
         args += ["--prefix", prefix]
+    if upstream_redirect:
+        args += ["--upstream-redirect", upstream_redirect]
+    if upstream_ttl:
+        args += ["--upstream-ttl", str(upstream_ttl)]
     proc = subprocess.Popen(args, cwd=IDP_DIR, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     try:
         assert proc.stdout is not None

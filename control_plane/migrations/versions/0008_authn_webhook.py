@@ -1,7 +1,7 @@
 """authentication webhook: one per workspace, headers encrypted
 
 Revision ID: 0008_authn_webhook
-Revises: 0006_virtual
+Revises: 0007_user_oauth
 Create Date: 2026-11-30 10:00:00.000000
 """
 
@@ -12,7 +12,7 @@ import sqlmodel.sql.sqltypes
 from alembic import op
 
 revision: str = "0008_authn_webhook"
-down_revision: str | None = "0006_virtual"
+down_revision: str | None = "0007_user_oauth"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -16,7 +16,8 @@ from control_plane.api import routes
 from control_plane.app import create_app
 from control_plane.settings import ControlPlaneSettings
 
-PUBLIC_ROUTE_MODULES = {"wellknown"}
+PUBLIC_ROUTE_MODULES = {"wellknown", "oauth_callback"}
+"""Served outside /api/v1 without an admin credential (the OAuth callback is authenticated by its state)."""
 
 
 def _api_calls(client: TestClient) -> Iterator[tuple[str, str]]:

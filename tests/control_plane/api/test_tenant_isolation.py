@@ -27,7 +27,7 @@ from tests.control_plane.conftest import ADMIN_TOKEN
 
 CALLERS = ("beta-admin", "alpha-member")
 REFUSED = {401, 403, 404}
-SELF_SERVICE = {("GET", "/api/v1/me"), ("GET", "/api/v1/admin-tokens")}
+SELF_SERVICE = {("GET", "/api/v1/me"), ("GET", "/api/v1/admin-tokens"), ("GET", "/api/v1/me/connections")}
 """Answer every caller about themself; they must still show nothing of alpha but the caller's own role."""
 
 Builder = Callable[[Tenants], str]
@@ -45,6 +45,7 @@ PATH_PARAMETERS: dict[tuple[str, str], Builder] = {
     ("teams", "team_id"): lambda t: t.ids["alpha"]["team"],
     ("grants", "grant_id"): lambda t: t.ids["alpha"]["grant"],
     ("virtual-servers", "slug"): lambda t: t.ids["alpha"]["virtual_server"],
+    ("connections", "server"): lambda t: t.ids["alpha"]["server"],
 }
 
 Body = Callable[[Tenants, str], dict[str, Any]]

@@ -15,7 +15,14 @@ from control_plane.repos import dataplanes
 from control_plane.settings import ControlPlaneSettings
 from shared import keyfiles
 from shared.sealing import unseal
-from shared.snapshot.credentials import ApiKeyAuth, BearerAuth, ClientCredentialsAuth, NoAuth
+from shared.snapshot.credentials import (
+    ApiKeyAuth,
+    BearerAuth,
+    ClientCredentialsAuth,
+    NoAuth,
+    TokenExchangeAuth,
+    UserOAuthAuth,
+)
 from tests.control_plane.conftest import state_of
 
 TOKEN = "bearer-secret-4e1a9c"
@@ -56,6 +63,47 @@ AUTHS: list[tuple[str, dict[str, Any], dict[str, Any], type[object]]] = [
             "auth_method": "client_secret_post",
         },
         ClientCredentialsAuth,
+    ),
+    (
+        "per-user-oauth",
+        {
+            "type": "oauth2_user",
+            "authorization_url": "https://as.example.test/authorize",
+            "token_url": "https://as.example.test/token",
+            "client_id": "gw",
+            "client_secret": CLIENT_SECRET,
+            "scopes": ["repo"],
+            "resource": "https://api.example.test",
+        },
+        {
+            "type": "oauth2_user",
+            "authorization_url": "https://as.example.test/authorize",
+            "token_url": "https://as.example.test/token",
+            "client_id": "gw",
+            "scopes": ["repo"],
+            "resource": "https://api.example.test",
+            "auth_method": "client_secret_basic",
+        },
+        UserOAuthAuth,
+    ),
+    (
+        "token-exchange",
+        {
+            "type": "token_exchange",
+            "token_url": "https://idp.example.test/token",
+            "client_id": "gw",
+            "client_secret": CLIENT_SECRET,
+            "audience": "upstream",
+        },
+        {
+            "type": "token_exchange",
+            "token_url": "https://idp.example.test/token",
+            "client_id": "gw",
+            "scopes": [],
+            "audience": "upstream",
+            "auth_method": "client_secret_basic",
+        },
+        TokenExchangeAuth,
     ),
 ]
 
@@ -108,7 +156,13 @@ def test_the_compiled_snapshot_carries_the_credential_sealed_to_the_group(
     document = snapshot.model_dump_json()
     assert not any(secret in document for secret in SECRETS)
     group_key = keyfiles.read_key(settings.state_dir / "groups" / "default.jwk")
-    secret_field = {"bearer": "token", "api_key": "value", "oauth2_client_credentials": "client_secret"}
+    # oauth2_user carries no secret at all: the control plane keeps the client secret (it is the broker).
+    secret_field = {
+        "bearer": "token",
+        "api_key": "value",
+        "oauth2_client_credentials": "client_secret",
+        "token_exchange": "client_secret",
+    }
     if entry.type in secret_field:
         assert (
             unseal(getattr(entry, secret_field[entry.type]).sealed, group_key)
