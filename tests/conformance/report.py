@@ -36,8 +36,16 @@ class EraResult:
         return list(dict.fromkeys([*self.direct.scenarios, *self.gateway.scenarios]))
 
     def lost(self) -> list[str]:
-        """Scenarios whose verdict through the gateway differs from the direct one."""
-        return [name for name in self.names() if _verdict(self.direct, name) != _verdict(self.gateway, name)]
+        """Scenarios whose verdict through the gateway is worse than the direct one.
+
+        A timing-sensitive scenario (``server-sse-polling``) can warn on one run and pass on the
+        other when the machine is loaded; the gateway doing better is not a loss.
+        """
+        return [
+            name
+            for name in self.names()
+            if _RANK[_verdict(self.gateway, name)] < _RANK[_verdict(self.direct, name)]
+        ]
 
     def lost_checks(self) -> dict[str, list[str]]:
         """Per scenario, the checks that succeed directly but not (as often) through the gateway."""
@@ -48,6 +56,9 @@ class EraResult:
             if missing:
                 lost[name] = sorted(missing)
         return lost
+
+
+_RANK = {"": 0, "fail": 1, "warn": 2, "pass": 3}
 
 
 def _verdict(run: Run, name: str) -> str:
