@@ -17,12 +17,12 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-import aiohttp
 import orjson
+
+from data_plane.runtime.webhook_client import VerdictCache, WebhookHttp
 
 logger = logging.getLogger(__name__)
 
-MAX_ANSWER_BYTES = 64 * 1024
 MAX_REASON_CHARS = 300
 
 
@@ -56,20 +56,16 @@ class WebhookDecider:
     """Asks webhooks and remembers their answers (bounded, per-entry expiry)."""
 
     def __init__(self, *, max_entries: int = 10_000, clock: Callable[[], float] = time.monotonic) -> None:
-        self._cache: dict[str, tuple[float, WebhookVerdict]] = {}
-        self._once: dict[str, WebhookVerdict] = {}
-        self._max = max_entries
-        self._clock = clock
-        self._session: aiohttp.ClientSession | None = None
+        self._http = WebhookHttp()
+        self._verdicts: VerdictCache[WebhookVerdict] = VerdictCache(max_entries=max_entries, clock=clock)
 
     async def start(self) -> None:
         """Create the HTTP session (needs the running loop)."""
-        self._session = aiohttp.ClientSession(cookie_jar=aiohttp.DummyCookieJar(), trust_env=False)
+        await self._http.start()
 
     async def close(self) -> None:
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
+        """Close the HTTP session."""
+        await self._http.close()
 
     @staticmethod
     def key(hook: Webhook, question: Mapping[str, Any]) -> str:
@@ -79,67 +75,30 @@ class WebhookDecider:
 
     def answer(self, key: str) -> WebhookVerdict | None:
         """The verdict for ``key`` if one is known and fresh (a failure verdict is used once)."""
-        once = self._once.pop(key, None)
-        if once is not None:
-            return once
-        cached = self._cache.get(key)
-        if cached is None:
-            return None
-        expires, verdict = cached
-        if expires <= self._clock():
-            del self._cache[key]
-            return None
-        return verdict
+        return self._verdicts.get(key)
 
     def ask(self, hook: Webhook, key: str, question: Mapping[str, Any]) -> Callable[[], Awaitable[None]]:
         """The I/O the authorize stage hands to the chain: ask, then remember the verdict."""
 
         async def fetch() -> None:
-            verdict, cacheable = await self._post(hook, question)
-            if cacheable and hook.cache_seconds > 0:
-                if len(self._cache) >= self._max:
-                    self._cache.pop(next(iter(self._cache)))
-                self._cache[key] = (self._clock() + hook.cache_seconds, verdict)
-            else:
-                if len(self._once) >= self._max:
-                    self._once.pop(next(iter(self._once)))
-                self._once[key] = verdict
+            answer = await self._http.post(
+                hook.url, question, headers=hook.headers, timeout_seconds=hook.timeout_seconds
+            )
+            if isinstance(answer, str):
+                self._verdicts.put(key, _failed(hook, answer), None)
+                return
+            reason = answer.get("reason")
+            text = reason[:MAX_REASON_CHARS] if isinstance(reason, str) and reason else ""
+            allow = answer["allow"]
+            verdict = WebhookVerdict(
+                allow, hook.rule, text or ("allowed" if allow else "denied by the webhook")
+            )
+            self._verdicts.put(key, verdict, hook.cache_seconds)
 
         return fetch
 
-    async def _post(self, hook: Webhook, question: Mapping[str, Any]) -> tuple[WebhookVerdict, bool]:
-        if self._session is None:
-            return self._failed(hook, "the webhook client is not started"), False
-        try:
-            async with self._session.post(
-                hook.url,
-                data=orjson.dumps(question),
-                headers={"Content-Type": "application/json", **dict(hook.headers)},
-                timeout=aiohttp.ClientTimeout(total=hook.timeout_seconds),
-                allow_redirects=False,
-            ) as response:
-                if response.status != 200:
-                    return self._failed(hook, f"the webhook answered HTTP {response.status}"), False
-                body = await response.content.read(MAX_ANSWER_BYTES + 1)
-        except TimeoutError:
-            return self._failed(hook, f"the webhook did not answer within {hook.timeout_seconds:g} s"), False
-        except aiohttp.ClientError as exc:
-            return self._failed(hook, f"the webhook is unreachable ({type(exc).__name__})"), False
-        try:
-            answer = orjson.loads(body) if len(body) <= MAX_ANSWER_BYTES else None
-        except orjson.JSONDecodeError:
-            answer = None
-        allow = answer.get("allow") if isinstance(answer, dict) else None
-        if not isinstance(allow, bool):
-            return self._failed(hook, 'the webhook answer has no boolean "allow"'), False
-        reason = answer.get("reason") if isinstance(answer, dict) else None
-        text = reason[:MAX_REASON_CHARS] if isinstance(reason, str) and reason else ""
-        return WebhookVerdict(
-            allow, hook.rule, text or ("allowed" if allow else "denied by the webhook")
-        ), True
 
-    @staticmethod
-    def _failed(hook: Webhook, what: str) -> WebhookVerdict:
-        logger.warning("authorization webhook of workspace %s: %s", hook.workspace, what)
-        mode = "allow" if hook.fail_open else "deny"
-        return WebhookVerdict(hook.fail_open, f"{hook.rule}:failure-{mode}", f"{what}; failure mode: {mode}")
+def _failed(hook: Webhook, what: str) -> WebhookVerdict:
+    logger.warning("authorization webhook of workspace %s: %s", hook.workspace, what)
+    mode = "allow" if hook.fail_open else "deny"
+    return WebhookVerdict(hook.fail_open, f"{hook.rule}:failure-{mode}", f"{what}; failure mode: {mode}")

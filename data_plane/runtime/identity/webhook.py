@@ -17,20 +17,16 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
-from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import aiohttp
-import orjson
-
 from data_plane.runtime.compiled import Principal
 from data_plane.runtime.identity.providers import AuthnWebhook
+from data_plane.runtime.webhook_client import VerdictCache, WebhookHttp
 
 logger = logging.getLogger(__name__)
 
-MAX_ANSWER_BYTES = 64 * 1024
 MAX_TEXT_CHARS = 300
 MAX_LIST_ITEMS = 256
 
@@ -49,23 +45,18 @@ class AuthnWebhookClient:
     """Asks authentication webhooks and remembers their answers (bounded, per-entry expiry)."""
 
     def __init__(self, *, max_entries: int = 10_000, clock: Callable[[], float] = time.monotonic) -> None:
-        self._cache: OrderedDict[str, tuple[float, AuthnVerdict]] = OrderedDict()
-        self._once: dict[str, AuthnVerdict] = {}
-        self._max = max_entries
-        self._clock = clock
-        self._session: aiohttp.ClientSession | None = None
+        self._http = WebhookHttp()
+        self._verdicts: VerdictCache[AuthnVerdict] = VerdictCache(max_entries=max_entries, clock=clock)
         self.calls = 0
         """How many questions were sent (for tests and metrics)."""
 
     async def start(self) -> None:
         """Create the HTTP session (needs the running loop)."""
-        self._session = aiohttp.ClientSession(cookie_jar=aiohttp.DummyCookieJar(), trust_env=False)
+        await self._http.start()
 
     async def close(self) -> None:
         """Close the HTTP session."""
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
+        await self._http.close()
 
     @staticmethod
     def key(hook: AuthnWebhook, token: str) -> str:
@@ -74,67 +65,27 @@ class AuthnWebhookClient:
 
     def answer(self, key: str) -> AuthnVerdict | None:
         """The verdict for ``key`` if known and fresh (a failure verdict is used once)."""
-        once = self._once.pop(key, None)
-        if once is not None:
-            return once
-        cached = self._cache.get(key)
-        if cached is None:
-            return None
-        expires, verdict = cached
-        if expires <= self._clock():
-            del self._cache[key]
-            return None
-        return verdict
+        return self._verdicts.get(key)
 
     def ask(self, hook: AuthnWebhook, key: str, token: str, server: str) -> Callable[[], Awaitable[None]]:
         """The I/O the authenticate stage hands to the chain: ask, then remember the verdict."""
 
         async def fetch() -> None:
-            verdict, ttl = await self._post(hook, token, server)
-            if ttl is not None and ttl > 0:
-                self._cache[key] = (self._clock() + ttl, verdict)
-                self._cache.move_to_end(key)
-                while len(self._cache) > self._max:
-                    self._cache.popitem(last=False)
+            self.calls += 1
+            question = {"token": token, "server": server, "workspace": hook.workspace}
+            answer = await self._http.post(
+                hook.url, question, headers=hook.headers, timeout_seconds=hook.timeout_seconds
+            )
+            if isinstance(answer, str):
+                self._verdicts.put(key, _failed(hook, answer), None)
             else:
-                if len(self._once) >= self._max:
-                    self._once.pop(next(iter(self._once)))
-                self._once[key] = verdict
+                self._verdicts.put(key, *_verdict(hook, answer))
 
         return fetch
 
-    async def _post(self, hook: AuthnWebhook, token: str, server: str) -> tuple[AuthnVerdict, float | None]:
-        """The verdict and how long it may be cached (``None``: a failure, not cached)."""
-        if self._session is None:
-            return _failed(hook, "the webhook client is not started"), None
-        self.calls += 1
-        question = {"token": token, "server": server, "workspace": hook.workspace}
-        try:
-            async with self._session.post(
-                hook.url,
-                data=orjson.dumps(question),
-                headers={"Content-Type": "application/json", **dict(hook.headers)},
-                timeout=aiohttp.ClientTimeout(total=hook.timeout_seconds),
-                allow_redirects=False,
-            ) as response:
-                if response.status != 200:
-                    return _failed(hook, f"the webhook answered HTTP {response.status}"), None
-                body = await response.content.read(MAX_ANSWER_BYTES + 1)
-        except TimeoutError:
-            return _failed(hook, f"the webhook did not answer within {hook.timeout_seconds:g} s"), None
-        except aiohttp.ClientError as exc:
-            # The exception text may name the URL, never the token (it travels in the body).
-            return _failed(hook, f"the webhook is unreachable ({type(exc).__name__})"), None
-        return _verdict(hook, body)
 
-
-def _verdict(hook: AuthnWebhook, body: bytes) -> tuple[AuthnVerdict, float | None]:
-    try:
-        answer = orjson.loads(body) if len(body) <= MAX_ANSWER_BYTES else None
-    except orjson.JSONDecodeError:
-        answer = None
-    if not isinstance(answer, dict) or not isinstance(answer.get("allow"), bool):
-        return _failed(hook, 'the webhook answer has no boolean "allow"'), None
+def _verdict(hook: AuthnWebhook, answer: Mapping[str, Any]) -> tuple[AuthnVerdict, float | None]:
+    """The verdict of an answer with a boolean ``allow``, and how long it may be cached."""
     ttl = _ttl(hook, answer.get("ttl"))
     if ttl is None:
         return _failed(hook, 'the webhook answer has a "ttl" that is not a non-negative number'), None
