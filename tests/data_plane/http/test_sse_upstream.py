@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -20,9 +19,7 @@ import mcp_types
 import orjson
 import pytest
 from mcp import Client
-from mcp.client.session import ClientRequestContext
 from mcp.client.streamable_http import streamable_http_client
-from mcp.shared.exceptions import MCPError
 
 from data_plane import errors
 from data_plane import keys as app_keys
@@ -33,27 +30,16 @@ from tests.conftest import free_port
 from tests.data_plane.conftest import echo_server
 from tests.data_plane.credkit import sealed, serving_snapshot, with_servers
 from tests.data_plane.dpkit import RunningDataPlane, running_data_plane
+from tests.data_plane.flows import (
+    connected,
+    narrow_key_sees_and_calls_only_echo,
+    progress_and_elicitation_reach_the_client,
+    text_of,
+)
 from tests.data_plane.http.test_sessions import INITIALIZE, call, headers, open_session, read_events
-from tests.data_plane.kit import NARROW, UPSTREAM_SECRET, WIDE, KeyPair
+from tests.data_plane.kit import UPSTREAM_SECRET, WIDE, KeyPair
 
 QUERY_KEY = "sse-query-key-7e21"
-
-
-@asynccontextmanager
-async def connected(
-    dp: RunningDataPlane, *, mode: str = "legacy", secret: str = WIDE, **options: Any
-) -> AsyncIterator[Client]:
-    """The official client (Streamable HTTP), connected to the SSE server ``py`` through ``dp``."""
-    async with httpx2.AsyncClient(headers={"Authorization": f"Bearer {secret}"}, timeout=20) as http:
-        transport = streamable_http_client(dp.mcp_url(), http_client=http)
-        async with Client(transport, mode=mode, **options) as client:
-            yield client
-
-
-def text_of(result: mcp_types.CallToolResult) -> str:
-    first = result.content[0]
-    assert isinstance(first, mcp_types.TextContent)
-    return first.text
 
 
 def sse_pool(dp: RunningDataPlane) -> SsePool:
@@ -102,34 +88,11 @@ async def test_a_client_lists_and_calls_tools_prompts_and_resources_of_an_sse_se
 
 
 async def test_a_narrow_key_sees_and_calls_only_its_tools_on_an_sse_server(dp: RunningDataPlane) -> None:
-    async with connected(dp, secret=NARROW) as client:
-        listed = await client.list_tools()
-        with pytest.raises(MCPError) as refused:
-            await client.call_tool("add", {"a": 1, "b": 2})
-    assert [tool.name for tool in listed.tools] == ["echo"]
-    assert refused.value.code == errors.TOOL_FORBIDDEN
+    await narrow_key_sees_and_calls_only_echo(dp)
 
 
 async def test_progress_and_elicitation_reach_the_client_of_an_sse_session(dp: RunningDataPlane) -> None:
-    asked: list[str] = []
-    progress: list[float] = []
-
-    async def elicit(
-        context: ClientRequestContext, params: mcp_types.ElicitRequestParams
-    ) -> mcp_types.ElicitResult:
-        asked.append(params.message)
-        return mcp_types.ElicitResult(action="accept", content={"name": "Ada"})
-
-    async def on_progress(value: float, total: float | None, message: str | None) -> None:
-        progress.append(value)
-
-    async with connected(dp, elicitation_callback=elicit) as client:
-        greeted = await client.call_tool("ask_name", {})
-        counted = await client.call_tool("count", {"steps": 3}, progress_callback=on_progress)
-    assert text_of(greeted) == "hello Ada"
-    assert asked == ["What is your name?"]
-    assert counted.structured_content == {"result": 3}
-    assert progress == [1, 2, 3]
+    await progress_and_elicitation_reach_the_client(dp)
 
 
 async def test_the_injected_credential_reaches_the_sse_server_and_the_clients_token_does_not(
