@@ -135,7 +135,7 @@ def _check_stdio(slugs: list[str], allow_stdio: bool) -> None:
         )
 
 
-def _principal(key_hash: str, entry: KeyEntry, access: AccessIndex) -> Principal:
+def _principal(entry: KeyEntry, access: AccessIndex) -> Principal:
     return Principal(
         key_id=entry.id,
         name=entry.name,
@@ -185,7 +185,7 @@ def compile_snapshot(
         sorted(slug for slug, entry in snapshot.servers.items() if entry.stdio is not None), allow_stdio
     )
     access = AccessIndex.of(snapshot)
-    keys = {key_hash: _principal(key_hash, entry, access) for key_hash, entry in snapshot.keys.items()}
+    keys = {key_hash: _principal(entry, access) for key_hash, entry in snapshot.keys.items()}
     servers = {
         slug: _upstream(slug, entry, group_key, connect_timeout) for slug, entry in snapshot.servers.items()
     }
@@ -224,7 +224,7 @@ def compile_tables(
 
     def key(key_hash: str) -> Principal | None:
         entry = tables.key(key_hash)
-        return _principal(key_hash, entry, access) if entry is not None else None
+        return _principal(entry, access) if entry is not None else None
 
     def server(slug: str) -> Upstream | None:
         entry = tables.server(slug)

@@ -19,16 +19,15 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
 
 import orjson
 from pydantic import TypeAdapter
 
 from shared.access import Grant
+from shared.access.evaluate import Annotations
 from shared.snapshot import KeyEntry, ServerEntry, Snapshot
 from shared.snapshot.virtual import VirtualServerEntry
 
-Annotations = Mapping[str, Any]
 _VIRTUAL = TypeAdapter(dict[str, VirtualServerEntry])
 
 _SCHEMA = """
