@@ -3,6 +3,11 @@
 Data planes resend unacknowledged batches after a reconnect and replay their disk spool at
 start, so the same event may arrive more than once; ``INSERT ... ON CONFLICT DO NOTHING`` on
 the unique ``event_id`` makes every replay harmless.
+
+On PostgreSQL a batch travels by ``COPY`` into a per-connection temporary table (emptied at
+commit) and is moved with one ``INSERT ... SELECT ... ON CONFLICT DO NOTHING``: psycopg formats
+COPY rows in C, where binding the batch as array parameters spent most of the control plane's
+ingest time adapting lists in Python.
 """
 
 from __future__ import annotations
@@ -12,7 +17,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import text
+import psycopg
 from sqlalchemy.dialects import sqlite
 from sqlmodel import Session
 
@@ -58,14 +63,31 @@ def store_events(session: Session, *, events: Sequence[audit_pb2.AuditEvent]) ->
         return 0
     dialect = session.get_bind().dialect.name
     if dialect == "postgresql":
-        # One short, fixed statement whatever the batch size: every column travels as one array
-        # parameter and unnest() turns them back into rows, so neither SQLAlchemy nor psycopg
-        # re-compiles or re-parses SQL per batch (the multi-VALUES form spent most of its time there).
-        columns = {name: [row[name] for row in rows.values()] for name in _COLUMNS}
-        return len(session.execute(_UNNEST_INSERT, columns).all())
+        return _copy_insert(session, list(rows.values()))
     if dialect == "sqlite":
         return len(session.execute(_SQLITE_INSERT, list(rows.values())).all())
     raise RuntimeError(f"audit store does not support the {dialect} dialect")
+
+
+def _copy_insert(session: Session, rows: list[dict[str, Any]]) -> int:
+    """COPY ``rows`` into the connection's staging table, then move the new ones into audit_event."""
+    pooled = session.connection().connection
+    raw = pooled.driver_connection
+    assert isinstance(raw, psycopg.Connection)  # the PostgreSQL dialect is psycopg 3
+    try:
+        with raw.cursor() as cursor:
+            if not pooled.info.get(_STAGING_READY):
+                cursor.execute(_CREATE_STAGING)
+                pooled.info[_STAGING_READY] = True
+            with cursor.copy(_COPY_STAGING) as copy:
+                for ordinal, row in enumerate(rows):
+                    copy.write_row((ordinal, *(row[name] for name in _COLUMNS)))
+            cursor.execute(_MOVE_STAGED)
+            return max(int(cursor.rowcount), 0)
+    except Exception:
+        # The transaction rolls back, and with it a staging table created in it: make it again.
+        pooled.info.pop(_STAGING_READY, None)
+        raise
 
 
 def event_row(event: audit_pb2.AuditEvent) -> dict[str, Any] | None:
@@ -83,7 +105,8 @@ def event_row(event: audit_pb2.AuditEvent) -> dict[str, Any] | None:
     }
     for name in _TEXT_FIELDS:
         value: str = getattr(event, name)
-        row[name] = value[: _MAX_LENGTHS[name]]
+        # PostgreSQL text cannot hold NUL; one in an upstream's error text must not sink the batch.
+        row[name] = value.replace("\x00", "")[: _MAX_LENGTHS[name]]
     for name in _LIST_FIELDS:
         row[name] = ",".join(getattr(event, name))[: _MAX_LENGTHS[name]]
     return row
@@ -107,15 +130,16 @@ def _max_length(column: str) -> int | None:
 
 _MAX_LENGTHS = {name: _max_length(name) for name in (*_TEXT_FIELDS, *_LIST_FIELDS)}
 _COLUMNS = ("event_id", "time", "http_status", "error_code", "latency_ms", *_TEXT_FIELDS, *_LIST_FIELDS)
-_PG_TYPES = {
-    "time": "timestamptz[]",
-    "http_status": "integer[]",
-    "error_code": "integer[]",
-    "latency_ms": "float8[]",
-}
-_CASTS = ", ".join(f"CAST(:{c} AS {_PG_TYPES.get(c, 'text[]')})" for c in _COLUMNS)
+_STAGING_READY = "mcpgw_audit_staging"
+"""Key in the pooled connection's ``info``: its temporary staging table exists."""
+_COLUMN_LIST = ", ".join(_COLUMNS)
 # Built only from the constant column names above, never from input: not an injection vector.
-_UNNEST_INSERT = text(
-    f"INSERT INTO audit_event ({', '.join(_COLUMNS)}) SELECT * FROM unnest({_CASTS}) "  # noqa: S608
-    "ON CONFLICT (event_id) DO NOTHING RETURNING event_id"
+_CREATE_STAGING = (
+    "CREATE TEMPORARY TABLE IF NOT EXISTS audit_event_staging ON COMMIT DELETE ROWS AS "  # noqa: S608
+    f"SELECT 0 AS ordinal, {_COLUMN_LIST} FROM audit_event WITH NO DATA"
+)
+_COPY_STAGING = f"COPY audit_event_staging (ordinal, {_COLUMN_LIST}) FROM STDIN"
+_MOVE_STAGED = (
+    f"INSERT INTO audit_event ({_COLUMN_LIST}) SELECT {_COLUMN_LIST} FROM audit_event_staging "  # noqa: S608
+    "ORDER BY ordinal ON CONFLICT (event_id) DO NOTHING"
 )

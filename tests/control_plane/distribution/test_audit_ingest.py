@@ -90,3 +90,34 @@ async def test_invalid_events_are_dropped_without_failing_the_batch(running: Run
     assert row.event_id == "ok"
     assert len(row.reason) == 2000
     assert row.time.year >= 2024  # a missing time becomes the ingest time
+
+
+async def test_text_is_stored_as_sent_except_nul_which_cannot_sink_the_batch(running: Running) -> None:
+    awkward = 'tab\there\nnew line \\N back\\slash "quoted", comma \r\x00end'
+    batch = audit_pb2.AuditBatch(
+        batch_id="b-1",
+        events=[event("e-1", reason=awkward, tool="t\\N", teams=["a", "b\tc"]), event("e-2")],
+    )
+
+    async with ReportClient(running.port) as client:
+        ack = await client.report(batch)
+
+    assert ack.stored == 2
+    first, _ = stored_events(running)
+    assert first.reason == awkward.replace("\x00", "")
+    assert (first.tool, first.teams) == ("t\\N", "a,b\tc")
+
+
+async def test_large_batches_keep_their_order_and_later_batches_reuse_the_connection(
+    running: Running,
+) -> None:
+    ids = [f"e-{n:04d}" for n in range(600)]
+
+    async with ReportClient(running.port) as client:
+        acks = [
+            await client.report(audit_pb2.AuditBatch(batch_id=f"b-{i}", events=[event(e) for e in chunk]))
+            for i, chunk in enumerate((ids[:300], ids[250:600]))
+        ]
+
+    assert [ack.stored for ack in acks] == [300, 300]
+    assert [r.event_id for r in stored_events(running)] == ids
