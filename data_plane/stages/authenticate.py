@@ -21,7 +21,8 @@ when its failure mode says so.
 from __future__ import annotations
 
 import time
-from dataclasses import replace
+
+from msgspec.structs import replace
 
 from data_plane.pipeline.context import Denial, DenialKind, RequestContext
 from data_plane.runtime.compiled import CompiledSnapshot, Principal

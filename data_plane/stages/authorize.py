@@ -14,7 +14,7 @@ the stage again, which then finds the verdict).
 
 from __future__ import annotations
 
-from dataclasses import replace
+from msgspec.structs import replace
 
 from data_plane.pipeline.context import Denial, DenialKind, RequestContext
 from data_plane.runtime.authz_webhook import Webhook, WebhookDecider

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
 import orjson
+from msgspec.structs import replace
 from multidict import CIMultiDict, CIMultiDictProxy
 
 from data_plane.pipeline.context import Denial, RequestContext

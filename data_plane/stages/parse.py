@@ -5,10 +5,10 @@ The raw bytes stay in the context and are forwarded unchanged; nothing is re-ser
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Any
 
 import orjson
+from msgspec.structs import replace
 
 from data_plane.pipeline.context import Denial, DenialKind, RequestContext
 from shared.access import ItemKind

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
+from msgspec.structs import replace
 
 from data_plane.pipeline.context import Denial, DenialKind, RequestContext
 from data_plane.stages.authenticate import NOT_READY

@@ -11,7 +11,8 @@ only by a short hash.
 from __future__ import annotations
 
 import time
-from dataclasses import replace
+
+from msgspec.structs import replace
 
 from data_plane.pipeline.context import Denial, DenialKind, RequestContext
 from data_plane.runtime.sessions import SessionSealer, token_fingerprint

@@ -1,11 +1,11 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import replace
 from typing import Any
 
 import aiohttp
 import pytest
+from msgspec.structs import replace
 
 from data_plane.pipeline.chain import Chain, decision_stages
 from data_plane.pipeline.context import Denial, DenialKind, Outcome, RequestContext
