@@ -3,6 +3,10 @@
 Every batch stays in ``pending`` until the control plane acknowledges it; after a reconnect
 all pending batches are sent again (the store is idempotent by event id). At shutdown what is
 still pending, and what is still buffered, goes to the spool; at start the spool is replayed.
+
+Pending batches are kept serialized, as they were sent: the stream is opened with the
+``AuditIngest/Report`` method's own name and an identity request serializer, so a batch is
+encoded once and a long unacknowledged backlog costs its wire size, not protobuf objects.
 """
 
 from __future__ import annotations
@@ -18,9 +22,17 @@ from data_plane.audit.buffer import AuditBuffer
 from data_plane.audit.spool import read_spool, write_spool
 from data_plane.runtime.backoff import Backoff
 from data_plane.runtime.grpc_options import CHANNEL_OPTIONS, STREAM_ERRORS
-from shared.wire.mcpgw.audit.v1 import audit_pb2, audit_pb2_grpc
+from shared.wire.mcpgw.audit.v1 import audit_pb2
 
 logger = logging.getLogger(__name__)
+
+_SERVICE = audit_pb2.DESCRIPTOR.services_by_name["AuditIngest"]
+REPORT_METHOD = f"/{_SERVICE.full_name}/{_SERVICE.methods_by_name['Report'].name}"
+"""``/mcpgw.audit.v1.AuditIngest/Report``, the path the generated stub uses."""
+
+
+def _as_sent(frame: bytes) -> bytes:
+    return frame
 
 
 class AuditShipper:
@@ -48,8 +60,8 @@ class AuditShipper:
         self._max_pending = max_pending_batches
         self._connect_timeout = connect_timeout
         self._backoff = backoff or Backoff()
-        self.pending: dict[str, audit_pb2.AuditBatch] = {}
-        """Sent (or to be sent) and not yet acknowledged, oldest first."""
+        self.pending: dict[str, bytes] = {}
+        """Serialized ``AuditBatch`` by batch id: sent (or to be sent), not yet acknowledged, oldest first."""
         self.connected = False
         self.acked_batches = 0
         self.stored_events = 0
@@ -59,8 +71,8 @@ class AuditShipper:
         """Queue the batches spooled by the previous run (they are resent first)."""
         if self._spool_file is None:
             return 0
-        for batch in read_spool(self._spool_file):
-            self.pending[batch.batch_id] = batch
+        for batch_id, frame in read_spool(self._spool_file):
+            self.pending[batch_id] = frame
         if self.pending:
             logger.info("replaying %d spooled audit batches", len(self.pending))
         return len(self.pending)
@@ -95,19 +107,26 @@ class AuditShipper:
                 self.connected = False
             await asyncio.sleep(self._backoff.next())
 
-    def _new_batch(self) -> audit_pb2.AuditBatch | None:
-        events = self._buffer.take(self._batch_size)
-        if not events:
+    def _new_batch(self) -> bytes | None:
+        count, events = self._buffer.take_batch(self._batch_size)
+        if not count:
             return None
-        batch = audit_pb2.AuditBatch(batch_id=uuid.uuid4().hex, node_id=self._node_id, events=events)
-        self.pending[batch.batch_id] = batch
-        return batch
+        batch_id = uuid.uuid4().hex
+        # Concatenated serialized messages merge: the header fields, then the framed events.
+        frame = audit_pb2.AuditBatch(batch_id=batch_id, node_id=self._node_id).SerializeToString() + events
+        self.pending[batch_id] = frame
+        return frame
 
     async def _session(self, target: str) -> None:
         async with grpc.aio.insecure_channel(target, options=CHANNEL_OPTIONS) as channel:
             async with asyncio.timeout(self._connect_timeout):
                 await channel.channel_ready()
-            call = audit_pb2_grpc.AuditIngestStub(channel).Report()
+            report = channel.stream_stream(
+                REPORT_METHOD,
+                request_serializer=_as_sent,
+                response_deserializer=audit_pb2.AuditBatchAck.FromString,
+            )
+            call = report()
             for batch in list(self.pending.values()):
                 await call.write(batch)
             self.connected = True
@@ -126,9 +145,7 @@ class AuditShipper:
                 reader.cancel()
                 await asyncio.gather(reader, return_exceptions=True)
 
-    async def _read_acks(
-        self, call: grpc.aio.StreamStreamCall[audit_pb2.AuditBatch, audit_pb2.AuditBatchAck]
-    ) -> None:
+    async def _read_acks(self, call: grpc.aio.StreamStreamCall[bytes, audit_pb2.AuditBatchAck]) -> None:
         while True:
             ack = await call.read()
             if not isinstance(ack, audit_pb2.AuditBatchAck):

@@ -17,9 +17,9 @@ from shared.wire.mcpgw.audit.v1 import audit_pb2
 logger = logging.getLogger(__name__)
 
 
-def write_spool(path: Path, batches: Iterable[audit_pb2.AuditBatch]) -> int:
-    """Replace the spool with ``batches`` (removed when there are none); returns how many."""
-    frames = [batch.SerializeToString() for batch in batches]
+def write_spool(path: Path, batches: Iterable[bytes]) -> int:
+    """Replace the spool with serialized ``batches`` (removed when there are none); returns how many."""
+    frames = list(batches)
     if not frames:
         path.unlink(missing_ok=True)
         return 0
@@ -27,13 +27,14 @@ def write_spool(path: Path, batches: Iterable[audit_pb2.AuditBatch]) -> int:
     return len(frames)
 
 
-def read_spool(path: Path) -> list[audit_pb2.AuditBatch]:
-    """The batches in the spool (empty when there is none); a torn tail is logged and skipped."""
+def read_spool(path: Path) -> list[tuple[str, bytes]]:
+    """The (batch id, serialized batch) pairs in the spool (empty when there is none); a torn
+    tail is logged and skipped."""
     try:
         data = path.read_bytes()
     except FileNotFoundError:
         return []
-    batches: list[audit_pb2.AuditBatch] = []
+    batches: list[tuple[str, bytes]] = []
     offset = 0
     while offset + 4 <= len(data):
         size = int.from_bytes(data[offset : offset + 4], "big")
@@ -41,7 +42,7 @@ def read_spool(path: Path) -> list[audit_pb2.AuditBatch]:
         if len(frame) != size:
             break
         try:
-            batches.append(audit_pb2.AuditBatch.FromString(frame))
+            batches.append((audit_pb2.AuditBatch.FromString(frame).batch_id, frame))
         except DecodeError:
             break
         offset += 4 + size

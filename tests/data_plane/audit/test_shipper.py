@@ -104,7 +104,9 @@ async def test_unacked_and_buffered_events_survive_a_restart_through_the_spool(t
         batch_size=2,
     )
     assert after.load_spool() == 3
-    replayed = [e.event_id for batch in after.pending.values() for e in batch.events]
+    batches = [audit_pb2.AuditBatch.FromString(frame) for frame in after.pending.values()]
+    assert [b.batch_id for b in batches] == list(after.pending)
+    replayed = [e.event_id for batch in batches for e in batch.events]
     assert replayed == ["e0", "e1", "e2", "e3", "e4"]
 
 
@@ -116,3 +118,23 @@ async def test_an_empty_spool_leaves_no_file(tmp_path: Path) -> None:
     )
     assert shipper.spool() == 0
     assert not spool.exists()
+
+
+def test_buffered_events_come_back_field_for_field_in_one_parsed_batch() -> None:
+    buffer = AuditBuffer(capacity=1000, batch_size=500)
+    sent = [
+        audit_pb2.AuditEvent(event_id=f"e{n}", reason="r" * n * 60, teams=["a", "b"], latency_ms=n / 3)
+        for n in range(300)  # reasons up to ~18 KB: lengths of one, two and three varint bytes
+    ]
+    for e in sent:
+        buffer.put(e)
+
+    count, events = buffer.take_batch(250)
+    batch = audit_pb2.AuditBatch.FromString(
+        audit_pb2.AuditBatch(batch_id="b", node_id="n").SerializeToString() + events
+    )
+
+    assert count == 250 and len(buffer) == 50
+    assert (batch.batch_id, batch.node_id) == ("b", "n")
+    assert list(batch.events) == sent[:250]
+    assert buffer.take(100) == sent[250:]
