@@ -111,6 +111,8 @@ class Compose:
             return await self._named(ctx, sink, virtual, "tool" if method == "tools/call" else "prompt")
         if method in ("resources/read", "resources/subscribe", "resources/unsubscribe"):
             return await self._resource(ctx, sink, virtual)
+        if method == "completion/complete":
+            return await self._complete(ctx, sink, virtual)
         return await self._error(ctx, sink, METHOD_NOT_FOUND, f"{method} is not offered by virtual servers")
 
     # --- answers -------------------------------------------------------------------------
@@ -257,9 +259,19 @@ class Compose:
     async def _named(
         self, ctx: RequestContext, sink: ResponseSink, virtual: VirtualServer, kind: ItemKind
     ) -> Outcome:
-        found = virtual.resolve(kind, ctx.item)
+        found = await self._member_item(ctx, virtual, kind)
         if found is None:
             return await self._error(ctx, sink, INVALID_PARAMS, f"unknown {kind} '{ctx.item}'")
+        member, original = found
+        return await self._forward(ctx, sink, member, kind, original, {"name": original})
+
+    async def _member_item(
+        self, ctx: RequestContext, virtual: VirtualServer, kind: ItemKind
+    ) -> tuple[Member, str] | None:
+        """The member and original name of the tool or prompt exposed as ``ctx.item``."""
+        found = virtual.resolve(kind, ctx.item)
+        if found is None:
+            return None
         member, original = found
         if original is None:
             original = await find_original(ctx, self._client, member, kind, ctx.item)
@@ -267,8 +279,30 @@ class Compose:
         if original is not None:
             shown = member.tool_name(original) if kind == "tool" else exposed_name(member.prefix, original)
         if original is None or shown != ctx.item or (kind == "tool" and not member.shows_tool(original)):
-            return await self._error(ctx, sink, INVALID_PARAMS, f"unknown {kind} '{ctx.item}'")
-        return await self._forward(ctx, sink, member, kind, original, {"name": original})
+            return None
+        return member, original
+
+    async def _complete(self, ctx: RequestContext, sink: ResponseSink, virtual: VirtualServer) -> Outcome:
+        """``completion/complete``: to the member owning the referenced prompt (under its own
+        name) or resource template, checked as the same completion sent directly would be."""
+        assert ctx.message is not None
+        params = ctx.message.get("params")
+        ref = params.get("ref") if isinstance(params, dict) else None
+        kind = ctx.item_kind
+        if not isinstance(ref, dict) or kind not in ("prompt", "resource"):
+            return await self._error(
+                ctx, sink, INVALID_PARAMS, "completion needs a prompt or resource template ref"
+            )
+        if kind == "prompt":
+            found = await self._member_item(ctx, virtual, "prompt")
+            if found is None:
+                return await self._error(ctx, sink, INVALID_PARAMS, f"unknown prompt '{ctx.item}'")
+            member, original = found
+            return await self._forward(ctx, sink, member, kind, original, {"ref": {**ref, "name": original}})
+        owner = await resource_owner(ctx, self._client, virtual, ctx.item)
+        if owner is None:
+            return await self._error(ctx, sink, INVALID_PARAMS, f"unknown resource template '{ctx.item}'")
+        return await self._forward(ctx, sink, owner, kind, ctx.item, {})
 
     async def _resource(self, ctx: RequestContext, sink: ResponseSink, virtual: VirtualServer) -> Outcome:
         member = await resource_owner(ctx, self._client, virtual, ctx.item)

@@ -159,7 +159,8 @@ def _template_pattern(template: str) -> re.Pattern[str]:
 async def resource_owner(
     ctx: RequestContext, client: UpstreamClient, virtual: VirtualServer, uri: str
 ) -> Member | None:
-    """The first member (in order) listing ``uri`` as a resource, else whose template matches it."""
+    """The first member (in order) listing ``uri`` as a resource, else whose template is it (a
+    completion's reference) or matches it."""
     members = virtual.members
     listed, templates = await asyncio.gather(
         asyncio.gather(*(member_list(ctx, client, m, "resources/list") for m in members)),
@@ -171,6 +172,6 @@ async def resource_owner(
     for member, entries in zip(members, templates, strict=True):
         for entry in entries or ():
             template = entry.get("uriTemplate")
-            if isinstance(template, str) and _template_pattern(template).fullmatch(uri):
+            if isinstance(template, str) and (template == uri or _template_pattern(template).fullmatch(uri)):
                 return member
     return None

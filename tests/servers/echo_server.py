@@ -7,7 +7,8 @@ legacy session that includes the upstream's own ``mcp-session-id``). For session
 ``notify_tools_changed()`` sends ``notifications/tools/list_changed`` on the session's GET
 stream; ``count(steps)`` reports progress once per step on the call's own stream.
 Prompts ``greeting(name)`` and ``incident(service)``; resources ``file:///docs/readme.md`` and
-``file:///secret/keys.txt``, and the template ``file:///docs/{page}`` (for access-control tests).
+``file:///secret/keys.txt``, and the template ``file:///docs/{page}`` (for access-control tests);
+completion of ``incident``'s ``service`` and of the template's ``page``.
 Runnable as ``python -m tests.servers.echo_server --port N [--require-header NAME=VALUE]
 [--require-query NAME=VALUE] [--json-response] [--resumable] [--sse]``; ``--sse`` serves the
 legacy HTTP+SSE transport (2024-11-05: GET ``/sse``, POST ``/messages/``) instead; with ``--require-header`` (or
@@ -26,9 +27,17 @@ import uvicorn
 from mcp.server import MCPServer
 from mcp.server.mcpserver import Context
 from mcp.server.streamable_http import EventCallback, EventId, EventMessage, EventStore, StreamId
-from mcp_types import JSONRPCMessage
+from mcp_types import (
+    Completion,
+    CompletionArgument,
+    JSONRPCMessage,
+    PromptReference,
+    ResourceTemplateReference,
+)
 from pydantic import BaseModel
 from starlette.types import ASGIApp, Receive, Scope, Send
+
+DOCS_TEMPLATE = "file:///docs/{page}"
 
 
 class Name(BaseModel):
@@ -112,9 +121,24 @@ def build_server() -> MCPServer:
     def secret_keys() -> str:
         return "not for everyone"
 
-    @server.resource("file:///docs/{page}", mime_type="text/markdown")
+    @server.resource(DOCS_TEMPLATE, mime_type="text/markdown")
     def docs_page(page: str) -> str:
         return f"# {page}"
+
+    @server.completion()
+    async def complete(
+        ref: PromptReference | ResourceTemplateReference, argument: CompletionArgument, _: Any
+    ) -> Completion | None:
+        if isinstance(ref, PromptReference) and (ref.name, argument.name) == ("incident", "service"):
+            values = ["api", "auth", "billing"]
+        elif isinstance(ref, ResourceTemplateReference) and (ref.uri, argument.name) == (
+            DOCS_TEMPLATE,
+            "page",
+        ):
+            values = ["install", "intro", "usage"]
+        else:
+            return None
+        return Completion(values=[v for v in values if v.startswith(argument.value)])
 
     return server
 

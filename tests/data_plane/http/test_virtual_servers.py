@@ -231,6 +231,24 @@ async def test_prompts_and_resources_of_every_member_are_merged_and_routed(combo
         assert templated.contents[0].text == "# intro"  # type: ignore[union-attr]
 
 
+async def test_a_completion_goes_to_the_member_of_its_prompt_or_resource_template(combo_url: str) -> None:
+    prompt = mcp_types.PromptReference(type="ref/prompt", name="alpha__incident")
+    template = mcp_types.ResourceTemplateReference(type="ref/resource", uri="file:///docs/{page}")
+    async with connect(combo_url, FULL) as client:
+        by_prompt = await client.complete(prompt, {"name": "service", "value": "a"})
+        by_template = await client.complete(template, {"name": "page", "value": "in"})
+        for unknown_ref in (
+            mcp_types.PromptReference(type="ref/prompt", name="incident"),  # not its exposed name
+            mcp_types.PromptReference(type="ref/prompt", name="nobody__incident"),
+            mcp_types.ResourceTemplateReference(type="ref/resource", uri="file:///nowhere/{x}"),
+        ):
+            with pytest.raises(MCPError) as unknown:
+                await client.complete(unknown_ref, {"name": "service", "value": ""})
+            assert unknown.value.code == -32602, unknown_ref
+    assert by_prompt.completion.values == ["api", "auth"]  # asked of alpha as "incident"
+    assert by_template.completion.values == ["install", "intro"]
+
+
 async def test_a_caller_sees_and_calls_through_the_virtual_server_only_what_it_may_directly(
     combo_url: str,
 ) -> None:
