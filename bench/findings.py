@@ -29,32 +29,48 @@ TEXT = """
 1. **Snapshot size (fixed).** joserfc's default cap on a compact JWS (~126 KB) used to make the
    data plane refuse any real-sized snapshot; `shared/snapshot/signing.py` now verifies with a
    registry sized for snapshots (256 MiB), so the "unpatched DP" column stays empty.
-2. **Audit ingest (fixed).** {measured} Ingest into PostgreSQL is one `INSERT ... SELECT FROM
-   unnest(...)` per batch (`control_plane/audit/store.py`): one fixed statement with one array
-   parameter per column, instead of the multi-row `VALUES` statement recompiled per batch.
+2. **Audit ingest (fixed).** {measured} On PostgreSQL a batch is `COPY`ed into a per-connection
+   temporary table and moved with one `INSERT ... SELECT ... ON CONFLICT DO NOTHING`
+   (`control_plane/audit/store.py`): psycopg formats COPY rows in C, where the earlier
+   `unnest()` of one array parameter per column spent most of the control plane's time adapting
+   lists in Python (py-spy: `ListDumper._dump_list` 21% of samples; ~16,500 -> ~24,000 events/s).
+   What is left is PostgreSQL's own work (the control plane mostly waits on it). On SQLite it
+   is one `executemany` on the driver connection; the remaining cost is SQLite's insert into a
+   table with eight indexes and its WAL commit.
 3. **Data-plane memory.** Held in memory, the largest snapshot cost ~490 MB over an idle data
-   plane: a `Principal` and access `Caller` per key, an `Upstream` per server, compiled grants,
-   the tool catalog, and what the allocator kept from the ~1 GB peak of parsing a 98 MB JWS. Now
-   a snapshot of at least `MCPGW_DP_LARGE_SNAPSHOT_BYTES` (8 MiB) is verified and checked by a
-   short-lived helper process that writes its keys, servers and grants to a read-only SQLite
-   file (`data_plane/snapshot/build.py`, `tables.py`); the serving process compiles an entry
-   when a request first needs it and keeps at most `MCPGW_DP_CACHE_ENTRIES` of each
-   (`LazyIndex`), so memory follows the traffic, not the config (Kong keeps its data planes'
-   config in LMDB for the same reason). What remains is the process itself: an idle data plane
-   with a 10-server snapshot is ~78 MB RSS, of which ~36 MB are shared-library pages (uvloop,
-   grpc, OpenSSL for joserfc) shared by every worker. Cost: a first request per key or server
-   after each snapshot pays its compile (~0.1 ms per key, ~0.5 ms per server, measured
-   in-process), and applying the largest snapshot takes longer (helper start + table write).
-4. **Where the data plane's CPU goes.** Most of it is aiohttp itself (server protocol, the
-   upstream client's `ClientSession._request`, header handling, socket writes); small JSON
-   answers already leave in one write. Our own largest items are `dataclasses.replace` on the
-   frozen `RequestContext` (several copies per request), the authorize stage's per-request
-   `ServerView` (one dict probe per caller subject), and `uuid.uuid4()` for audit event ids.
-5. **Propagation** = admin write + debounce (`MCPGW_PUSH_DEBOUNCE_SECONDS`, 50 ms) + compile +
-   sign + push + verify and re-compile of the whole snapshot on every data plane (no per-section
-   hashes yet). With 10 data planes the p99 is far above the p50 and varies between runs; the
-   tail is not profiled yet (11 Python processes share 2 cores).
+   plane. Now a snapshot of at least `MCPGW_DP_LARGE_SNAPSHOT_BYTES` (8 MiB) is verified and
+   checked by a short-lived helper process that writes its keys, servers and grants to a
+   read-only SQLite file (`data_plane/snapshot/build.py`, `tables.py`); the serving process
+   compiles an entry when a request first needs it and keeps at most `MCPGW_DP_CACHE_ENTRIES`
+   of each (`LazyIndex`), so memory follows the traffic, not the config. The "ready" column is
+   now within ~1 MB of an idle data plane with a 10-server snapshot; what remains is the process
+   itself (~36 MB of shared-library pages: uvloop ~11 MB, aiohttp ~15 MB, grpc ~9 MB, OpenSSL
+   for joserfc; plus pydantic for the snapshot schema). The "loaded" column is taken after the
+   c=1 and c=16 runs of a data plane booted from a file with no control plane to ship audit
+   to, so it also holds those runs' ~25,000 audit events: they wait serialized (~200 B each,
+   `data_plane/audit/buffer.py`) instead of as protobuf objects (~1.3 KB each), which is what
+   grew this column by ~40 MB before. The same applies to any data plane during a
+   control-plane outage: a full 50,000-event buffer is ~10 MB.
+4. **Where the data plane's CPU goes.** About two thirds is aiohttp itself (server protocol,
+   the upstream client's `ClientSession._request`, socket writes) and a tenth the event loop;
+   small JSON answers already leave in one write. The request context is a frozen
+   `msgspec.Struct`: a stage's copy costs ~0.13 us instead of ~4.7 us with `dataclasses.replace`
+   (was ~6% of samples). Workers freeze their startup heap and raise the gen-0 GC threshold
+   (p99 at c=64 ~35 ms instead of ~55-65 ms in paired runs). The arithmetic of the throughput
+   targets on this machine: the naive proxy is one aiohttp server plus one aiohttp client per
+   request and nothing else; the data plane does that plus its stages and audit, with the
+   control plane's ingest and the upstream on the same two cores. Twice the naive proxy would
+   need a data plane cheaper per request than aiohttp's own client and server, and 40% of nginx
+   about a third less CPU per request than now; neither is reachable by trimming our ~20% share.
+5. **Propagation** = admin write + compile + sign + push + verify and re-compile of the whole
+   snapshot on every data plane (the first change is compiled at once; only changes within
+   `MCPGW_PUSH_DEBOUNCE_SECONDS` of a compile wait for the window). The revoke call itself takes
+   ~7 ms on a quiet control plane, but 13-111 ms during the trials: the pollers' 200 answers
+   make every data plane stream audit that the control plane ingests while it handles the
+   change, and 12 Python processes share 2 cores. With 10 data planes the p99 (the slowest of
+   20 trials) varies between runs: 583 ms and 301 ms in the last two.
 6. **The bench shares 2 cores between everything**, so a gateway row also pays for the control
    plane's audit ingest running beside it (the CPU column of the JSON has every process). Rows
-   compare as ratios on the same machine, not as capacity.
+   compare as ratios on the same machine, not as capacity; consecutive 5 s runs of the same
+   row differ by up to ~15%.
 """
