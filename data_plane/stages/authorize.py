@@ -64,6 +64,10 @@ def authorize(ctx: RequestContext, *, webhooks: WebhookDecider | None = None) ->
     decision = view.server_decision()
     if not decision.allowed:
         return Denial(DenialKind.SERVER_FORBIDDEN, decision.reason, decision.rule)
+    if ctx.rpc_method == "subscriptions/listen":
+        refused = _refused_subscription(ctx, view)
+        if refused is not None:
+            return refused
     kind = ctx.item_kind
     if kind is not None:
         decision = view.decide(kind, ctx.item)
@@ -77,6 +81,25 @@ def authorize(ctx: RequestContext, *, webhooks: WebhookDecider | None = None) ->
     if listed is None or view.unrestricted(listed[0]):
         return replace(ctx, rule=decision.rule)
     return replace(ctx, rule=decision.rule, list_filter=_list_filter(view, *listed))
+
+
+def _refused_subscription(ctx: RequestContext, view: ServerView) -> Denial | None:
+    """A ``subscriptions/listen`` names resources to hear updates of: each must be one the
+    caller may read (as ``resources/subscribe`` is checked in the legacy era)."""
+    params = ctx.message.get("params") if ctx.message is not None else None
+    wanted = params.get("notifications") if isinstance(params, dict) else None
+    uris = wanted.get("resourceSubscriptions") if isinstance(wanted, dict) else None
+    if uris is None:
+        return None
+    if not isinstance(uris, list) or not all(isinstance(uri, str) for uri in uris):
+        return Denial(
+            DenialKind.INVALID_REQUEST, "notifications.resourceSubscriptions must be a list of URIs"
+        )
+    for uri in uris:
+        decision = view.decide("resource", uri)
+        if not decision.allowed:
+            return Denial(DenialKind.TOOL_FORBIDDEN, decision.reason, decision.rule)
+    return None
 
 
 def _authorize_virtual(

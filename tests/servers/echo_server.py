@@ -5,7 +5,9 @@ headers of the request that called it, so tests can assert what the gateway forw
 legacy session that includes the upstream's own ``mcp-session-id``). For session flows:
 ``ask_name()`` asks the client (elicitation, a server-to-client request) and greets the answer;
 ``notify_tools_changed()`` sends ``notifications/tools/list_changed`` on the session's GET
-stream; ``count(steps)`` reports progress once per step on the call's own stream.
+stream; ``publish_changes(uri)`` publishes a tools list change (and an update of ``uri``) to
+2026-07-28 ``subscriptions/listen`` streams; ``count(steps)`` reports progress once per step on
+the call's own stream.
 Prompts ``greeting(name)`` and ``incident(service)``; resources ``file:///docs/readme.md`` and
 ``file:///secret/keys.txt``, and the template ``file:///docs/{page}`` (for access-control tests);
 completion of ``incident``'s ``service`` and of the template's ``page``.
@@ -98,6 +100,15 @@ def build_server() -> MCPServer:
     async def notify_tools_changed(ctx: Context) -> str:
         await ctx.session.send_tool_list_changed()
         return "sent"
+
+    @server.tool(
+        description="Publish a tools list change, and an update of uri when given, to subscriptions/listen."
+    )
+    async def publish_changes(ctx: Context, uri: str = "") -> str:
+        await ctx.notify_tools_changed()
+        if uri:
+            await ctx.notify_resource_updated(uri)
+        return "published"
 
     @server.tool(description="Count to steps, reporting progress at each step.")
     async def count(steps: int, ctx: Context) -> int:

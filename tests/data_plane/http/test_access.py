@@ -159,9 +159,9 @@ async def dp(
 
 
 @asynccontextmanager
-async def client_for(url: str, secret: str) -> AsyncIterator[Client]:
+async def client_for(url: str, secret: str, mode: str = "legacy") -> AsyncIterator[Client]:
     async with httpx2.AsyncClient(headers={"Authorization": f"Bearer {secret}"}, timeout=10) as http:
-        async with Client(streamable_http_client(url, http_client=http), mode="legacy") as client:
+        async with Client(streamable_http_client(url, http_client=http), mode=mode) as client:
             yield client
 
 
@@ -229,3 +229,16 @@ async def test_a_principal_without_any_grant_on_a_server_is_refused_there(dp: Ru
     assert refused.code == errors.SERVER_FORBIDDEN
     assert "'other'" in refused.message and refused.data is not None
     assert refused.data["rule"] == DEFAULT_DENY
+
+
+async def test_a_listen_may_name_only_resources_the_caller_may_read(dp: RunningDataPlane) -> None:
+    readme, secret = "file:///docs/readme.md", "file:///secret/keys.txt"
+    async with client_for(dp.mcp_url(), ALICE, mode="auto") as client:
+        async with client.listen(tools_list_changed=True, resource_subscriptions=[readme]) as sub:
+            assert sub.honored.resource_subscriptions == [readme]
+        with pytest.raises(MCPError) as refused:
+            async with client.listen(resource_subscriptions=[readme, secret]):
+                pass
+    assert refused.value.error.code == errors.TOOL_FORBIDDEN
+    assert secret in refused.value.error.message
+    assert refused.value.error.data["rule"] == DEFAULT_DENY  # type: ignore[index]

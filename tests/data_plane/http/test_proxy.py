@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -14,6 +15,7 @@ import pytest
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.exceptions import MCPError
+from mcp.shared.subscriptions import ResourceUpdated, ToolsListChanged
 
 from data_plane import errors
 from data_plane import keys as app_keys
@@ -52,6 +54,28 @@ async def test_client_lists_and_calls_tools_through_the_data_plane(dp: RunningDa
         assert echoed.content[0] == mcp_types.TextContent(type="text", text="hello")
         added = await client.call_tool("add", {"a": 2, "b": 40})
         assert added.structured_content == {"result": 42}
+
+
+async def test_a_modern_client_hears_what_it_listens_for_through_the_data_plane(dp: RunningDataPlane) -> None:
+    url, readme = dp.mcp_url(), "file:///docs/readme.md"
+    heard: list[object] = []
+    async with mcp_client(url, WIDE, "auto") as client, mcp_client(url, WIDE, "auto") as other:
+        async with client.listen(tools_list_changed=True, resource_subscriptions=[readme]) as sub:
+            assert sub.honored.tools_list_changed is True
+            assert sub.honored.resource_subscriptions == [readme]
+            await other.call_tool("publish_changes", {"uri": "file:///docs/other.md"})  # not listened for
+            await other.call_tool("publish_changes", {"uri": readme})
+            async with asyncio.timeout(10):
+                async for event in sub:  # in order; repeated list changes may be coalesced
+                    heard.append(event)
+                    if event == ResourceUpdated(uri=readme):
+                        break
+        # The stream closed with the context; the session goes on.
+        assert (await client.call_tool("echo", {"text": "after"})).content[0] == mcp_types.TextContent(
+            type="text", text="after"
+        )
+    assert ToolsListChanged() in heard
+    assert ResourceUpdated(uri="file:///docs/other.md") not in heard
 
 
 async def test_upstream_gets_the_injected_header_and_never_the_client_key(dp: RunningDataPlane) -> None:
