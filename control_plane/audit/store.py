@@ -43,6 +43,7 @@ _TEXT_FIELDS = (
     "rule",
     "user_id",
     "identity_provider",
+    "via",
 )
 _LIST_FIELDS = ("team_ids", "teams")
 """Repeated wire fields, stored comma-joined (ids and slugs never hold a comma)."""

@@ -31,6 +31,11 @@ class AuditEventBase(SQLModel):
     identity_provider: str = Field(
         default="", max_length=128, description="IdP slug, or authn-webhook:<workspace>"
     )
+    via: str = Field(
+        default="",
+        max_length=64,
+        description="the virtual server the request came through (server and tool are then the member's)",
+    )
 
 
 class AuditEvent(AuditEventBase, table=True):

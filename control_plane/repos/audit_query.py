@@ -22,6 +22,7 @@ class AuditFilter:
     key_name: str | None = None
     user_id: str | None = None
     identity_provider: str | None = None
+    via: str | None = None
     tool: str | None = None
     status: str | None = None
     since: datetime | None = None
@@ -60,6 +61,7 @@ def list_events(
         (AuditEvent.key_name, where.key_name),
         (AuditEvent.user_id, where.user_id),
         (AuditEvent.identity_provider, where.identity_provider),
+        (AuditEvent.via, where.via),
         (AuditEvent.tool, where.tool),
         (AuditEvent.status, where.status),
     ):

@@ -111,3 +111,8 @@ class Outcome:
     error_code: int = 0
     reason: str = ""
     rule: str = ""
+    member: str = ""
+    """Through a virtual server: the member server the request went to (audit records it as the
+    server, and the virtual server as ``via``)."""
+    member_tool: str = ""
+    """And the tool's original name on that member, for a ``tools/call``."""

@@ -33,9 +33,9 @@ def build_event(ctx: RequestContext, outcome: Outcome, node_id: str) -> audit_pb
         workspace=workspace,
         key_id=principal.key_id if principal is not None else "",
         key_name=principal.name if principal is not None else "",
-        server=ctx.slug,
+        server=outcome.member or ctx.slug,
         method=ctx.rpc_method or ctx.http_method,
-        tool=ctx.tool,
+        tool=outcome.member_tool or ctx.tool,
         status=outcome.status,
         http_status=outcome.http_status,
         error_code=outcome.error_code,
@@ -47,6 +47,7 @@ def build_event(ctx: RequestContext, outcome: Outcome, node_id: str) -> audit_pb
         team_ids=team_ids,
         teams=teams,
         identity_provider=(principal.identity_provider or principal.authenticator) if principal else "",
+        via=ctx.slug if ctx.virtual is not None else "",
     )
 
 

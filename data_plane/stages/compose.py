@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import time
 from typing import Any
@@ -65,6 +66,11 @@ METHOD_NOT_FOUND = -32601
 _FORWARDED = ("Content-Type", "MCP-Protocol-Version", "Cache-Control")
 _FAN_OUT = ("logging/setLevel",)
 """Requests every member gets; the virtual server answers with an empty result."""
+
+
+def _routed(outcome: Outcome, ctx: RequestContext, member: Member, original: str) -> Outcome:
+    tool = original if ctx.rpc_method == "tools/call" else ""
+    return dataclasses.replace(outcome, member=member.server, member_tool=tool)
 
 
 def _ok(status: int, code: int, rule: str) -> Outcome:
@@ -319,6 +325,20 @@ class Compose:
         original: str,
         params_update: dict[str, Any],
     ) -> Outcome:
+        """Send the request to ``member`` under the item's ``original`` name; the outcome names
+        the member and original tool, which audit records."""
+        outcome = await self._forward_to(ctx, sink, member, kind, original, params_update)
+        return _routed(outcome, ctx, member, original)
+
+    async def _forward_to(
+        self,
+        ctx: RequestContext,
+        sink: ResponseSink,
+        member: Member,
+        kind: ItemKind,
+        original: str,
+        params_update: dict[str, Any],
+    ) -> Outcome:
         decision = view_of(ctx, member).decide(kind, original)
         if not decision.allowed:
             return await sink.deny(ctx, Denial(DenialKind.TOOL_FORBIDDEN, decision.reason, decision.rule))
@@ -341,7 +361,7 @@ class Compose:
                 if response.status == 404 and route.session_id and not rejoin:
                     response.release()  # the member restarted and lost the session: join again
                     continue
-                return await self._relay(ctx, sink, member, response, decision.rule)
+                return await self._relay(ctx, sink, member, response, decision.rule, original)
             except MemberFailed as exc:
                 return await sink.deny(ctx, _unreachable(member, exc))
             finally:
@@ -398,6 +418,7 @@ class Compose:
         member: Member,
         response: aiohttp.ClientResponse,
         rule: str,
+        original: str,
     ) -> Outcome:
         """Stream a member's answer to the client; its server-to-client requests are re-tagged."""
         status = response.status
@@ -431,7 +452,8 @@ class Compose:
                     ):
                         error = message.get("error")
                         code = error.get("code", -1) if isinstance(error, dict) else 0
-                        sink.settle(_ok(status, code if type(code) is int else -1, rule))
+                        settled = _ok(status, code if type(code) is int else -1, rule)
+                        sink.settle(_routed(settled, ctx, member, original))
             await sink.end()
             return _ok(status, code if type(code) is int else -1, rule)
         except (aiohttp.ClientError, TimeoutError) as exc:

@@ -37,6 +37,7 @@ def list_audit_events(
     identity_provider: Annotated[
         str | None, Query(description="identity provider slug, or authn-webhook:<workspace>")
     ] = None,
+    via: Annotated[str | None, Query(description="virtual server slug the requests came through")] = None,
     tool: str | None = None,
     status: str | None = None,
     since: Annotated[datetime | None, Query(description="ISO 8601; inclusive")] = None,
@@ -56,6 +57,7 @@ def list_audit_events(
         key_name=key_name,
         user_id=user,
         identity_provider=identity_provider,
+        via=via,
         tool=tool,
         status=status,
         since=as_utc(since),

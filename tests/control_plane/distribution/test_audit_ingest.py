@@ -121,3 +121,14 @@ async def test_large_batches_keep_their_order_and_later_batches_reuse_the_connec
 
     assert [ack.stored for ack in acks] == [300, 300]
     assert [r.event_id for r in stored_events(running)] == ids
+
+
+async def test_the_virtual_server_a_request_came_through_is_stored_as_via(running: Running) -> None:
+    batch = audit_pb2.AuditBatch(
+        batch_id="b-1", events=[event("e-1", server="alpha", via="combo"), event("e-2")]
+    )
+
+    async with ReportClient(running.port) as client:
+        await client.report(batch)
+
+    assert [(r.server, r.via) for r in stored_events(running)] == [("alpha", "combo"), ("py", "")]

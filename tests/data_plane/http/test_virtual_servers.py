@@ -17,11 +17,13 @@ import httpx
 import httpx2
 import mcp_types
 import pytest
+from aiohttp import web
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.exceptions import MCPError
 
 from data_plane import errors
+from data_plane import keys as app_keys
 from data_plane.app import create_app
 from shared.apikeys import hash_secret
 from shared.composition import exposed_name
@@ -148,14 +150,19 @@ def snapshot(keys: KeyPair, alpha: Upstream, wide: Upstream, beta: Upstream) -> 
 
 
 @pytest.fixture
-async def combo_url(
+async def combo(
     keys: KeyPair, tmp_path: Path, alpha: Upstream, wide: Upstream, beta: Upstream
-) -> AsyncIterator[str]:
+) -> AsyncIterator[tuple[str, web.Application]]:
     snapshot_file = tmp_path / "exported.jws"
     snapshot_file.write_text(sign(snapshot(keys, alpha, wide, beta), keys))
     app = create_app(dp_settings(keys, tmp_path, snapshot_file=snapshot_file))
     async with serving(app) as base_url:
-        yield f"{base_url}/combo/mcp"
+        yield f"{base_url}/combo/mcp", app
+
+
+@pytest.fixture
+def combo_url(combo: tuple[str, web.Application]) -> str:
+    return combo[0]
 
 
 @asynccontextmanager
@@ -247,6 +254,26 @@ async def test_a_completion_goes_to_the_member_of_its_prompt_or_resource_templat
             assert unknown.value.code == -32602, unknown_ref
     assert by_prompt.completion.values == ["api", "auth"]  # asked of alpha as "incident"
     assert by_template.completion.values == ["install", "intro"]
+
+
+async def test_audit_names_the_member_and_original_tool_and_the_virtual_server_as_via(
+    combo: tuple[str, web.Application],
+) -> None:
+    url, app = combo
+    async with connect(url, FULL) as client:
+        await client.list_tools()
+        await client.call_tool("say", {"text": "hi"})
+        with pytest.raises(MCPError):
+            await client.call_tool("nobody__echo", {"text": "x"})
+    async with connect(url, ONLY_ADD) as client:
+        with pytest.raises(MCPError):
+            await client.call_tool("wide__echo", {"text": "x"})
+    events = app[app_keys.AUDIT_BUFFER].take(10_000)
+    seen = {(e.method, e.key_name, e.server, e.tool, e.via, e.status) for e in events}
+    assert ("tools/list", "full", "combo", "", "combo", "ok") in seen
+    assert ("tools/call", "full", "alpha", "echo", "combo", "ok") in seen  # exposed as "say"
+    assert ("tools/call", "full", "combo", "nobody__echo", "combo", "error") in seen  # routed nowhere
+    assert ("tools/call", "only-add", "wide", "echo", "combo", "denied") in seen
 
 
 async def test_a_caller_sees_and_calls_through_the_virtual_server_only_what_it_may_directly(

@@ -25,6 +25,7 @@ def _insert_events(client: TestClient, count: int) -> None:
                     tool="echo" if i % 3 == 0 else "add",
                     status="ok" if i != 4 else "denied",
                     method="tools/call",
+                    via="combo" if i in (2, 3) else "",
                 )
             )
 
@@ -62,6 +63,7 @@ def test_each_filter_narrows_the_listing(client: TestClient) -> None:
     assert ids(key="key-b", server="py") == {"ev-1", "ev-3", "ev-5"}
     assert ids(key_name="alpha", tool="echo") == {"ev-0", "ev-6"}
     assert ids(status="denied") == {"ev-4"}
+    assert ids(via="combo") == {"ev-2", "ev-3"}
     since = (START + timedelta(minutes=7)).isoformat()
     until = (START + timedelta(minutes=9)).isoformat()
     assert ids(since=since, until=until) == {"ev-7", "ev-8"}

@@ -26,7 +26,7 @@ class AuditBatchAck(_message.Message):
     def __init__(self, batch_id: _Optional[str] = ..., stored: _Optional[int] = ...) -> None: ...
 
 class AuditEvent(_message.Message):
-    __slots__ = ("event_id", "time_unix_ms", "node_id", "snapshot_version", "workspace", "key_id", "key_name", "server", "method", "tool", "status", "http_status", "error_code", "reason", "latency_ms", "request_id", "rule", "user_id", "team_ids", "teams", "identity_provider")
+    __slots__ = ("event_id", "time_unix_ms", "node_id", "snapshot_version", "workspace", "key_id", "key_name", "server", "method", "tool", "status", "http_status", "error_code", "reason", "latency_ms", "request_id", "rule", "user_id", "team_ids", "teams", "identity_provider", "via")
     EVENT_ID_FIELD_NUMBER: _ClassVar[int]
     TIME_UNIX_MS_FIELD_NUMBER: _ClassVar[int]
     NODE_ID_FIELD_NUMBER: _ClassVar[int]
@@ -48,6 +48,7 @@ class AuditEvent(_message.Message):
     TEAM_IDS_FIELD_NUMBER: _ClassVar[int]
     TEAMS_FIELD_NUMBER: _ClassVar[int]
     IDENTITY_PROVIDER_FIELD_NUMBER: _ClassVar[int]
+    VIA_FIELD_NUMBER: _ClassVar[int]
     event_id: str
     time_unix_ms: int
     node_id: str
@@ -69,4 +70,5 @@ class AuditEvent(_message.Message):
     team_ids: _containers.RepeatedScalarFieldContainer[str]
     teams: _containers.RepeatedScalarFieldContainer[str]
     identity_provider: str
-    def __init__(self, event_id: _Optional[str] = ..., time_unix_ms: _Optional[int] = ..., node_id: _Optional[str] = ..., snapshot_version: _Optional[str] = ..., workspace: _Optional[str] = ..., key_id: _Optional[str] = ..., key_name: _Optional[str] = ..., server: _Optional[str] = ..., method: _Optional[str] = ..., tool: _Optional[str] = ..., status: _Optional[str] = ..., http_status: _Optional[int] = ..., error_code: _Optional[int] = ..., reason: _Optional[str] = ..., latency_ms: _Optional[float] = ..., request_id: _Optional[str] = ..., rule: _Optional[str] = ..., user_id: _Optional[str] = ..., team_ids: _Optional[_Iterable[str]] = ..., teams: _Optional[_Iterable[str]] = ..., identity_provider: _Optional[str] = ...) -> None: ...
+    via: str
+    def __init__(self, event_id: _Optional[str] = ..., time_unix_ms: _Optional[int] = ..., node_id: _Optional[str] = ..., snapshot_version: _Optional[str] = ..., workspace: _Optional[str] = ..., key_id: _Optional[str] = ..., key_name: _Optional[str] = ..., server: _Optional[str] = ..., method: _Optional[str] = ..., tool: _Optional[str] = ..., status: _Optional[str] = ..., http_status: _Optional[int] = ..., error_code: _Optional[int] = ..., reason: _Optional[str] = ..., latency_ms: _Optional[float] = ..., request_id: _Optional[str] = ..., rule: _Optional[str] = ..., user_id: _Optional[str] = ..., team_ids: _Optional[_Iterable[str]] = ..., teams: _Optional[_Iterable[str]] = ..., identity_provider: _Optional[str] = ..., via: _Optional[str] = ...) -> None: ...
