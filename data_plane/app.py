@@ -30,8 +30,9 @@ from data_plane.runtime.identity.jwks import JwksCache
 from data_plane.runtime.identity.prefetch import JwksPrefetcher
 from data_plane.runtime.identity.verifier import IdentityVerifier
 from data_plane.runtime.identity.webhook import AuthnWebhookClient
-from data_plane.runtime.sessions import SESSION_KEY_INFO, SessionSealer
+from data_plane.runtime.sessions import SESSION_KEY_INFO, SessionSealer, derive_group_secret
 from data_plane.runtime.stdio.host import StdioHost
+from data_plane.runtime.task_ids import TASK_KEY_INFO, TaskIds
 from data_plane.runtime.transport_policy import TransportPolicy
 from data_plane.runtime.upstream import UpstreamClient
 from data_plane.runtime.user_tokens import UserTokenSource
@@ -148,6 +149,7 @@ def create_app(settings: DataPlaneSettings, *, store: SnapshotStore | None = Non
         public_base_url=settings.public_base_url,
         webhooks=webhooks,
         authn_webhooks=authn_webhooks,
+        task_ids=TaskIds(derive_group_secret(group_key, TASK_KEY_INFO)) if group_key else TaskIds.ephemeral(),
     )
     app[keys.AUDIT_SHIPPER] = AuditShipper(
         target=settings.control_plane,

@@ -15,6 +15,8 @@ from data_plane.pipeline.context import Denial, DenialKind, Outcome, RequestCont
 
 PARSE_ERROR = -32700
 INVALID_REQUEST = -32600
+METHOD_NOT_FOUND = -32601
+INVALID_PARAMS = -32602
 INTERNAL_ERROR = -32603
 UNAUTHENTICATED = -32001
 SERVER_FORBIDDEN = -32002
@@ -65,6 +67,9 @@ _TABLE: dict[DenialKind, tuple[int, int, str]] = {
     # own OAuth flow, which cannot help. The JSON-RPC message tells the user what to do.
     DenialKind.USER_CONNECTION_REQUIRED: (403, USER_CONNECTION_REQUIRED, "denied"),
     DenialKind.EXCHANGE_REFUSED: (403, EXCHANGE_REFUSED, "denied"),
+    # What the upstream itself would answer for an unknown task or method: a JSON-RPC error.
+    DenialKind.TASK_NOT_FOUND: (200, INVALID_PARAMS, "not_found"),
+    DenialKind.METHOD_NOT_OFFERED: (200, METHOD_NOT_FOUND, "error"),
 }
 
 

@@ -1,15 +1,16 @@
 """THE request chain: the one place that knows the order of the stages.
 
-    transport -> parse -> headers -> authenticate -> route -> session -> authorize
+    transport -> parse -> headers -> authenticate -> route -> session -> authorize -> tasks
               -> upstream -> audit
 
-The first seven decide; the first denial short-circuits to the error answer. A stage that
+The first eight decide; the first denial short-circuits to the error answer. A stage that
 needs I/O before it can decide (authenticate: fetching an identity provider's signing keys or
 introspecting an opaque token, asking a workspace's authentication webhook; authorize: asking a
 workspace's authorization webhook) returns the context with ``pending`` set; the chain awaits it
 and runs that stage again (a bounded number of times), so stages stay synchronous and the order stays here. ``transport``
 comes first so a foreign Host or Origin is refused before anything is read; ``session`` needs
-the principal and the server, so it follows authenticate and route. ``upstream`` forwards and
+the principal and the server, so it follows authenticate and route; ``tasks`` binds MCP task
+ids to the caller once it is known and allowed. ``upstream`` forwards and
 streams the answer back; for a virtual server (route found one) ``compose`` answers instead,
 fanning out to its members. ``audit`` always runs last, on success, on denial and
 when a stage raised (the exception then continues to the top-level middleware).
@@ -32,6 +33,7 @@ from data_plane.runtime.authz_webhook import WebhookDecider
 from data_plane.runtime.identity.verifier import IdentityVerifier
 from data_plane.runtime.identity.webhook import AuthnWebhookClient
 from data_plane.runtime.sessions import SessionSealer
+from data_plane.runtime.task_ids import TaskIds
 from data_plane.runtime.transport_policy import TransportPolicy
 from data_plane.runtime.upstream import UpstreamClient
 from data_plane.stages.audit import audit
@@ -42,6 +44,7 @@ from data_plane.stages.headers import match_headers
 from data_plane.stages.parse import parse
 from data_plane.stages.route import route
 from data_plane.stages.session import open_session
+from data_plane.stages.tasks import bind_tasks
 from data_plane.stages.transport import check_transport
 from data_plane.stages.upstream import call_upstream, relay
 
@@ -67,6 +70,7 @@ def decision_stages(
     public_base_url: str = "",
     webhooks: WebhookDecider | None = None,
     authn_webhooks: AuthnWebhookClient | None = None,
+    task_ids: TaskIds | None = None,
 ) -> tuple[Stage, ...]:
     """The deciding stages in production order, bound to what they need (built once)."""
     return (
@@ -79,6 +83,7 @@ def decision_stages(
         route,
         partial(open_session, sealer=sealer, max_age=session_max_age),
         partial(authorize, webhooks=webhooks),
+        partial(bind_tasks, task_ids=task_ids or TaskIds.ephemeral()),
     )
 
 
@@ -174,6 +179,7 @@ def build_chain(
     public_base_url: str = "",
     webhooks: WebhookDecider | None = None,
     authn_webhooks: AuthnWebhookClient | None = None,
+    task_ids: TaskIds | None = None,
 ) -> Chain:
     """The production chain: real upstream client, sealed sessions, audit into ``buffer``."""
 
@@ -196,5 +202,6 @@ def build_chain(
             public_base_url=public_base_url,
             webhooks=webhooks,
             authn_webhooks=authn_webhooks,
+            task_ids=task_ids,
         ),
     )

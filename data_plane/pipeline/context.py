@@ -19,6 +19,7 @@ import msgspec
 from data_plane.runtime.compiled import CompiledSnapshot, Principal, Upstream
 from data_plane.runtime.responses import ListFilter
 from data_plane.runtime.sessions import SessionClaims
+from data_plane.runtime.task_ids import TaskBinding
 from data_plane.runtime.virtual.model import VirtualServer
 from shared.access import ItemKind
 
@@ -48,6 +49,10 @@ class DenialKind(enum.Enum):
     """The upstream credential (an OAuth client-credentials token) could not be obtained."""
     USER_CONNECTION_REQUIRED = "user_connection_required"
     """Per-user OAuth: the caller is no user, or has not connected (or must reconnect) their account."""
+    TASK_NOT_FOUND = "task_not_found"
+    """A ``tasks/*`` request names no task this caller created on this server (``runtime/task_ids``)."""
+    METHOD_NOT_OFFERED = "method_not_offered"
+    """A method the gateway does not offer (``tasks/list``: it cannot be bound to the caller)."""
     EXCHANGE_REFUSED = "exchange_refused"
     """Token exchange: the caller has no exchangeable token, or the identity provider refused it."""
 
@@ -93,6 +98,8 @@ class RequestContext(msgspec.Struct, frozen=True):
     """Set instead of ``upstream`` when the slug names a virtual server (``stages/compose.py``)."""
     list_filter: ListFilter | None = None
     """When set, the list result (tools, prompts, resources, templates) is filtered by it."""
+    tasks: TaskBinding | None = None
+    """When set, the upstream task ids in the answer are replaced by ids sealed for the caller."""
     rule: str = ""
     session: SessionClaims | None = None
     """The opened ``Mcp-Session-Id`` token, when the request carried one."""

@@ -16,6 +16,8 @@ INSPECT_LIMIT = 64 * 1024
 """JSON bodies up to this size are parsed (once, after streaming) to find an error code."""
 
 _EVENT_ENDS = (b"\r\n\r\n", b"\n\n")
+NO_REQUEST = object()
+"""The ``rpc_id`` of an :class:`SseInspector` on a stream that answers no request (a GET stream)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,17 +88,24 @@ def error_code_of_message(message: Any) -> int:
     return _error_code(message) if isinstance(message, dict) else 0
 
 
-def filter_json(body: bytes, only: ListFilter) -> tuple[bytes, int]:
-    """Filter the entries of a JSON list response; returns (body, error code)."""
+Rewrite = Callable[[Any], bool]
+"""Changes a parsed JSON-RPC message in place; returns whether it changed anything."""
+
+
+def rewrite_json(body: bytes, only: ListFilter | None, rewrite: Rewrite | None) -> tuple[bytes, int]:
+    """Filter the entries of a JSON list response and apply ``rewrite``; returns (body, error code).
+
+    The body is re-serialized only when something changed."""
     try:
         message = orjson.loads(body)
     except orjson.JSONDecodeError:
         return body, 0
     if not isinstance(message, dict):
         return body, 0
-    if _filter_list(message, only):
-        return orjson.dumps(message), 0
-    return body, _error_code(message)
+    changed = only is not None and _filter_list(message, only)
+    if rewrite is not None and rewrite(message):
+        changed = True
+    return (orjson.dumps(message) if changed else body), _error_code(message)
 
 
 class SseInspector:
@@ -104,14 +113,30 @@ class SseInspector:
 
     Events pass through as they complete. The one event whose data is the JSON-RPC response
     to this request is parsed: its error code is noted and, with ``only`` set, its list is
-    filtered. After that event the rest of the stream passes through untouched.
+    filtered. With ``rewrite`` set, every event up to that one that mentions ``marker`` is
+    parsed and rewritten too (server requests and notifications in the request's stream).
+    After the response event the rest of the stream passes through untouched.
     """
 
-    __slots__ = ("_buffer", "_only", "_rpc_id", "delivered", "done", "error_code", "response")
+    __slots__ = (
+        "_buffer",
+        "_marker",
+        "_only",
+        "_rewrite",
+        "_rpc_id",
+        "delivered",
+        "done",
+        "error_code",
+        "response",
+    )
 
-    def __init__(self, rpc_id: Any, only: ListFilter | None) -> None:
+    def __init__(
+        self, rpc_id: Any, only: ListFilter | None, rewrite: Rewrite | None = None, marker: bytes = b""
+    ) -> None:
         self._rpc_id = rpc_id
         self._only = only
+        self._rewrite = rewrite
+        self._marker = marker
         self._buffer = b""
         self.done = False
         self.error_code = 0
@@ -158,7 +183,8 @@ class SseInspector:
         return best, best_sep
 
     def _event(self, event: bytes, sep: bytes) -> tuple[bytes, bool]:
-        if b'"result"' not in event and b'"error"' not in event:
+        rewrite = self._rewrite if self._rewrite is not None and self._marker in event else None
+        if rewrite is None and b'"result"' not in event and b'"error"' not in event:
             return event + sep, False
         newline = b"\r\n" if sep == b"\r\n\r\n" else b"\n"
         lines = event.split(newline)
@@ -167,12 +193,17 @@ class SseInspector:
             message = orjson.loads(b"\n".join(data_lines))
         except orjson.JSONDecodeError:
             return event + sep, False
-        if not isinstance(message, dict) or message.get("id") != self._rpc_id or "method" in message:
+        if not isinstance(message, dict):
             return event + sep, False
-        self.error_code = _error_code(message)
-        self.response = message
-        if self._only is None or not _filter_list(message, self._only):
-            return event + sep, True
+        is_response = message.get("id") == self._rpc_id and "method" not in message
+        changed = rewrite is not None and rewrite(message)
+        if is_response:
+            self.error_code = _error_code(message)
+            self.response = message
+            if self._only is not None and _filter_list(message, self._only):
+                changed = True
+        if not changed:
+            return event + sep, is_response
         kept = [line for line in lines if not line.startswith(b"data:")]
         kept.append(b"data: " + orjson.dumps(message))
-        return newline.join(kept) + sep, True
+        return newline.join(kept) + sep, is_response

@@ -25,7 +25,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from joserfc.jwk import OKPKey
 
-__all__ = ["SESSION_KEY_INFO", "SessionClaims", "SessionSealer", "token_fingerprint"]
+__all__ = ["SESSION_KEY_INFO", "SessionClaims", "SessionSealer", "derive_group_secret", "token_fingerprint"]
 
 SESSION_KEY_INFO = b"mcpgw session v1"
 """HKDF ``info`` label: a key derived for sessions is good for nothing else."""
@@ -52,6 +52,18 @@ class SessionClaims:
     """Unix seconds when the gateway sealed the token."""
 
 
+def derive_group_secret(group_key: OKPKey, info: bytes) -> bytes:
+    """A 32-byte key every data plane of the group derives alike (HKDF-SHA256 of the group's
+    X25519 private key); ``info`` labels it, so keys for different uses never coincide."""
+    private = group_key.private_key
+    if private is None:
+        raise ValueError("the group key file holds no private key")
+    raw = private.private_bytes(
+        serialization.Encoding.Raw, serialization.PrivateFormat.Raw, serialization.NoEncryption()
+    )
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=info).derive(raw)
+
+
 def token_fingerprint(token: str) -> str:
     """A short, non-replayable name for a token, for audit reasons and logs."""
     return hashlib.sha256(token.encode("utf-8", "surrogateescape")).hexdigest()[:12]
@@ -73,14 +85,7 @@ class SessionSealer:
 
         ``info`` labels the derived key: tokens sealed under one label never open under another.
         """
-        private = group_key.private_key
-        if private is None:
-            raise ValueError("the group key file holds no private key")
-        raw = private.private_bytes(
-            serialization.Encoding.Raw, serialization.PrivateFormat.Raw, serialization.NoEncryption()
-        )
-        hkdf = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=info)
-        return cls(hkdf.derive(raw))
+        return cls(derive_group_secret(group_key, info))
 
     @classmethod
     def ephemeral(cls) -> SessionSealer:

@@ -1,4 +1,4 @@
-"""Stage 9, audit: one event per JSON-RPC request, queued without blocking the request.
+"""Stage 10, audit: one event per JSON-RPC request, queued without blocking the request.
 
 Runs last and always, also on denial and error (the chain guarantees it). Notifications and
 client responses that went through fine are not audited; everything denied or failed is.

@@ -1,4 +1,4 @@
-"""Stage 8, upstream: forward to the server and stream its answer back unbuffered.
+"""Stage 9, upstream: forward to the server and stream its answer back unbuffered.
 
 Only an allow-list of MCP request headers goes upstream (never the client's
 ``Authorization``, ``Cookie`` or identity headers), plus the snapshot's injected credentials
@@ -20,6 +20,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import aiohttp
+import orjson
 from multidict import CIMultiDict
 
 from data_plane.pipeline.context import Denial, DenialKind, Outcome, RequestContext
@@ -28,14 +29,17 @@ from data_plane.runtime.compiled import Upstream
 from data_plane.runtime.identity_signer import identity_headers
 from data_plane.runtime.responses import (
     INSPECT_LIMIT,
+    NO_REQUEST,
+    Rewrite,
     SseInspector,
     error_code_of,
     error_code_of_message,
-    filter_json,
     negotiated_version,
     parse_message,
+    rewrite_json,
 )
 from data_plane.runtime.sessions import SessionClaims, SessionSealer
+from data_plane.runtime.task_ids import without_task_listing
 from data_plane.runtime.token_exchange import exchange_key
 from data_plane.runtime.upstream import UpstreamClient
 from data_plane.runtime.upstream_credentials import CLIENT_IDENTITY_HEADERS
@@ -164,6 +168,15 @@ def _idp_token(ctx: RequestContext) -> str | None:
     return token.strip() if scheme.lower() == "bearer" and token.strip() else None
 
 
+def _answer_rewrite(ctx: RequestContext) -> tuple[Rewrite | None, bytes]:
+    """What the answer's messages need changed, and a byte string every message needing it holds."""
+    if ctx.tasks is not None:
+        return ctx.tasks.seal_in, b'"taskId"'
+    if ctx.rpc_method == "initialize":
+        return without_task_listing, b'"tasks"'
+    return None, b""
+
+
 def _status(http_status: int, error_code: int) -> str:
     if http_status >= 500:
         return "upstream_error"
@@ -260,6 +273,8 @@ async def _relay_initialize(
         return sse.error_code
     body = await response.read()
     message = parse_message(body)
+    if without_task_listing(message):
+        body = orjson.dumps(message)
     headers[SESSION_HEADER] = client_session_id(ctx, upstream_id, negotiated_version(message), sealer)
     await sink.start(response.status, headers, len(body))
     await sink.write(body)
@@ -280,7 +295,11 @@ async def relay(
     is_sse = content_type.startswith("text/event-stream")
     is_json = content_type.startswith("application/json")
     upstream_id = up_headers.get(SESSION_HEADER)
-    sse = SseInspector(ctx.rpc_id, ctx.list_filter) if inspect and is_sse else None
+    rewrite, marker = _answer_rewrite(ctx)
+    sse = SseInspector(ctx.rpc_id, ctx.list_filter, rewrite, marker) if inspect and is_sse else None
+    if ctx.http_method == "GET" and rewrite is not None and is_sse and status == 200:
+        # The GET stream answers no request: every event with a task id in it is sealed.
+        sse = SseInspector(NO_REQUEST, None, rewrite, marker)
     error_code = 0
     try:
         if upstream_id is not None and inspect and ctx.rpc_method == "initialize" and (sse or is_json):
@@ -290,9 +309,9 @@ async def relay(
             return Outcome(_status(status, error_code), status, error_code, "", ctx.rule)
         if upstream_id is not None:
             headers[SESSION_HEADER] = client_session_id(ctx, upstream_id, "", sealer)
-        if inspect and is_json and ctx.list_filter is not None:
-            # The whole list must be seen to filter it.
-            body, error_code = filter_json(await response.read(), ctx.list_filter)
+        if inspect and is_json and (ctx.list_filter is not None or rewrite is not None):
+            # The whole list must be seen to filter it (or the whole answer to seal its task ids).
+            body, error_code = rewrite_json(await response.read(), ctx.list_filter, rewrite)
             await sink.send(status, headers, body)
         elif is_json and ctx.http_method != "GET" and 0 <= (response.content_length or -1) <= INSPECT_LIMIT:
             # A small, complete JSON message: the client can use none of it before its last byte,
@@ -302,6 +321,8 @@ async def relay(
             error_code = error_code_of(body) if inspect else 0
         elif sse is not None:
             await sink.start(status, headers, None)
+            if ctx.http_method == "GET":
+                sink.settle(Outcome(_status(status, 0), status, 0, "", ctx.rule))
             await _stream_sse(ctx, response, sse, sink)
             error_code = sse.error_code
         else:

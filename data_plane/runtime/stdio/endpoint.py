@@ -93,7 +93,7 @@ def _event(message: Message) -> bytes:
     return b"event: message\ndata: " + orjson.dumps(message) + b"\n\n"
 
 
-def _is_modern(message: Message) -> bool:
+def is_modern_request(message: Mapping[str, Any]) -> bool:
     """Whether a request carries the 2026-07-28 per-request envelope (its version in ``_meta``)."""
     params = message.get("params")
     meta = params.get("_meta") if isinstance(params, dict) else None
@@ -128,7 +128,7 @@ async def _channel_for(
     try:
         if message.get("method") == "initialize":
             return await pool.open_session(headers)
-        if _is_modern(message):
+        if is_modern_request(message):
             return await pool.shared(headers)
     except PoolExhausted as exc:
         return _error(503, rpc_id, PROCESS_GONE, str(exc))

@@ -18,6 +18,7 @@ from data_plane.stages.headers import match_headers
 from data_plane.stages.parse import parse
 from data_plane.stages.route import route
 from data_plane.stages.session import open_session
+from data_plane.stages.tasks import bind_tasks
 from data_plane.stages.transport import check_transport
 from tests.data_plane.kit import context
 
@@ -84,7 +85,7 @@ class Recorder:
         return Chain(forward=self.forward, relay=self.relay, record=self.record, stages=stages)
 
 
-def test_the_production_order_is_transport_parse_headers_authenticate_route_session_authorize() -> None:
+def test_the_production_order_is_transport_parse_headers_authenticate_route_session_authorize_tasks() -> None:
     policy = TransportPolicy(origins=None, hosts=None)
     stages = decision_stages(policy=policy, sealer=SessionSealer.ephemeral(), session_max_age=None)
     assert [getattr(stage, "func", stage) for stage in stages] == [
@@ -95,6 +96,7 @@ def test_the_production_order_is_transport_parse_headers_authenticate_route_sess
         route,
         open_session,
         authorize,
+        bind_tasks,
     ]
 
 

@@ -3,7 +3,8 @@ from __future__ import annotations
 import orjson
 import pytest
 
-from data_plane.runtime.responses import ListFilter, SseInspector, error_code_of, filter_json
+from data_plane.runtime.responses import NO_REQUEST, ListFilter, SseInspector, error_code_of, rewrite_json
+from data_plane.runtime.task_ids import TaskBinding, TaskIds
 
 TOOLS = {"jsonrpc": "2.0", "id": 1, "result": {"tools": [{"name": "echo"}, {"name": "add"}]}}
 ALLOWED = ListFilter("tools", "name", frozenset({"echo"}).__contains__)
@@ -11,7 +12,7 @@ ALLOWED = ListFilter("tools", "name", frozenset({"echo"}).__contains__)
 
 def test_json_tool_list_is_filtered_to_the_allowed_names_and_marked_private() -> None:
     public = {**TOOLS, "result": {**TOOLS["result"], "ttlMs": 60000, "cacheScope": "public"}}
-    body, code = filter_json(orjson.dumps(public), ALLOWED)
+    body, code = rewrite_json(orjson.dumps(public), ALLOWED, None)
     result = orjson.loads(body)["result"]
     assert result["tools"] == [{"name": "echo"}]
     assert (result["cacheScope"], result["ttlMs"]) == ("private", 60000)
@@ -20,7 +21,7 @@ def test_json_tool_list_is_filtered_to_the_allowed_names_and_marked_private() ->
 
 def test_json_error_passes_unchanged_with_its_code() -> None:
     raw = b'{"jsonrpc":"2.0","id":1,"error":{"code":-32601,"message":"no"}}'
-    assert filter_json(raw, ALLOWED) == (raw, -32601)
+    assert rewrite_json(raw, ALLOWED, None) == (raw, -32601)
 
 
 @pytest.mark.parametrize(
@@ -62,3 +63,17 @@ def test_sse_without_a_filter_passes_bytes_unchanged_and_notes_the_error_code() 
     assert inspector.feed(event[:10]) == b""
     assert inspector.feed(event[10:]) == event
     assert inspector.error_code == -32603
+
+
+def test_a_stream_answering_no_request_has_every_task_id_sealed_and_the_rest_untouched() -> None:
+    ids = TaskIds.ephemeral()
+    binding = TaskBinding(ids, "py", "k-wide", "GET")
+    status = {"jsonrpc": "2.0", "method": "notifications/tasks/status", "params": {"taskId": "t-1"}}
+    untouched = _event({"jsonrpc": "2.0", "method": "notifications/tools/list_changed"}) + b": keep-alive\n\n"
+    stream = _event(status) + untouched + _event(status)
+    inspector = SseInspector(NO_REQUEST, None, binding.seal_in, b'"taskId"')
+    out = b"".join(inspector.feed(stream[i : i + 5]) for i in range(0, len(stream), 5)) + inspector.flush()
+    sealed = ids.seal("py", "k-wide", "t-1").encode()
+    assert b"t-1" not in out and out.count(sealed) == 2
+    assert untouched in out
+    assert not inspector.done
