@@ -50,7 +50,12 @@ TEXT = """
    to, so it also holds those runs' ~25,000 audit events: they wait serialized (~200 B each,
    `data_plane/audit/buffer.py`) instead of as protobuf objects (~1.3 KB each), which is what
    grew this column by ~40 MB before. The same applies to any data plane during a
-   control-plane outage: a full 50,000-event buffer is ~10 MB.
+   control-plane outage: a full 50,000-event buffer is ~10 MB. A snapshot of a few MB used to
+   leave ~8 MB behind (the 1,000-server row's "ready" was above the 10,000-server one's): glibc
+   raises its mmap threshold when a large block is freed, so the next copies of the snapshot
+   text came from a thread's heap and stayed there as a free top chunk `malloc_trim` does not
+   release. Data-plane processes now fix the threshold at 1 MiB (`data_plane/runtime/memory.py`);
+   measured by hand, that row's "ready" went from 85.5 to 77.9 MB.
 4. **Where the data plane's CPU goes.** About two thirds is aiohttp itself (server protocol,
    the upstream client's `ClientSession._request`, socket writes) and a tenth the event loop;
    small JSON answers already leave in one write. The request context is a frozen

@@ -15,6 +15,7 @@ from typing import Any
 from aiohttp import web
 
 from data_plane.app import create_admin_app, create_app
+from data_plane.runtime.memory import fix_mmap_threshold
 from data_plane.settings import DataPlaneSettings
 from data_plane.snapshot.files import load_or_create_node_id
 
@@ -35,6 +36,7 @@ GC_GEN0_THRESHOLD = 10_000
 async def serve(settings: DataPlaneSettings, stop: asyncio.Event | None = None) -> None:
     """Run both listeners until ``stop`` is set (or a termination signal arrives)."""
     stop = stop or asyncio.Event()
+    fix_mmap_threshold()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         with contextlib.suppress(NotImplementedError, RuntimeError):
