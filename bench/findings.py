@@ -73,7 +73,7 @@ TEXT = """
    ~7 ms on a quiet control plane, but 13-111 ms during the trials: the pollers' 200 answers
    make every data plane stream audit that the control plane ingests while it handles the
    change, and 12 Python processes share 2 cores. With 10 data planes the p99 (the slowest of
-   20 trials) varies between runs: 583, 301 and 203 ms in the last three.
+   20 trials) varies between runs: 583, 301, 203 and 156 ms in the last four.
 6. **The bench shares 2 cores between everything**, so a gateway row also pays for the control
    plane's audit ingest running beside it (the CPU column of the JSON has every process). Rows
    compare as ratios on the same machine, not as capacity; consecutive 5 s runs of the same
