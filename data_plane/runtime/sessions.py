@@ -25,15 +25,26 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from joserfc.jwk import OKPKey
 
-__all__ = ["SESSION_KEY_INFO", "SessionClaims", "SessionSealer", "derive_group_secret", "token_fingerprint"]
+__all__ = [
+    "NONCE_BYTES",
+    "SESSION_KEY_INFO",
+    "TOKEN_VERSION",
+    "SessionClaims",
+    "SessionSealer",
+    "decode_sealed",
+    "derive_group_secret",
+    "encode_sealed",
+    "token_fingerprint",
+]
 
 SESSION_KEY_INFO = b"mcpgw session v1"
 """HKDF ``info`` label: a key derived for sessions is good for nothing else."""
 
-_VERSION = b"\x01"
-_NONCE_BYTES = 12
+TOKEN_VERSION = b"\x01"
+"""First byte of a sealed token, and its AEAD associated data."""
+NONCE_BYTES = 12
 _MAX_TOKEN_CHARS = 4096
-"""Longer ``Mcp-Session-Id`` values are refused before any decoding work."""
+"""Longer tokens are refused before any decoding work."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,28 +114,39 @@ class SessionSealer:
                 claims.issued_at,
             ]
         )
-        nonce = os.urandom(_NONCE_BYTES)
-        sealed = _VERSION + nonce + self._aead.encrypt(nonce, plaintext, _VERSION)
-        return base64.urlsafe_b64encode(sealed).rstrip(b"=").decode("ascii")
+        nonce = os.urandom(NONCE_BYTES)
+        return encode_sealed(nonce, self._aead.encrypt(nonce, plaintext, TOKEN_VERSION))
 
     def open(self, token: str) -> SessionClaims | None:
         """The claims of a token this group sealed; ``None`` for anything else (never raises)."""
-        if not token or len(token) > _MAX_TOKEN_CHARS or not token.isascii():
+        parts = decode_sealed(token)
+        if parts is None:
             return None
         try:
-            raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
-        except (binascii.Error, ValueError):
-            return None
-        if len(raw) <= 1 + _NONCE_BYTES or raw[:1] != _VERSION:
-            return None
-        if base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii") != token:
-            return None  # non-canonical spelling (stray padding bits): one session, one id
-        nonce, sealed = raw[1 : 1 + _NONCE_BYTES], raw[1 + _NONCE_BYTES :]
-        try:
-            plaintext = self._aead.decrypt(nonce, sealed, _VERSION)
+            plaintext = self._aead.decrypt(parts[0], parts[1], TOKEN_VERSION)
         except InvalidTag:
             return None
         return _claims(plaintext)
+
+
+def encode_sealed(nonce: bytes, sealed: bytes) -> str:
+    """A token's text: base64url without padding of ``version | nonce | ciphertext+tag``."""
+    return base64.urlsafe_b64encode(TOKEN_VERSION + nonce + sealed).rstrip(b"=").decode("ascii")
+
+
+def decode_sealed(token: str) -> tuple[bytes, bytes] | None:
+    """(nonce, ciphertext+tag) of a token in that layout; ``None`` for anything else."""
+    if not token or len(token) > _MAX_TOKEN_CHARS or not token.isascii():
+        return None
+    try:
+        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+    except (binascii.Error, ValueError):
+        return None
+    if len(raw) <= 1 + NONCE_BYTES or raw[:1] != TOKEN_VERSION:
+        return None
+    if base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii") != token:
+        return None  # non-canonical spelling (stray padding bits): one thing, one token
+    return raw[1 : 1 + NONCE_BYTES], raw[1 + NONCE_BYTES :]
 
 
 def _claims(plaintext: bytes) -> SessionClaims | None:

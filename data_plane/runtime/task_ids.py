@@ -18,8 +18,6 @@ removed from ``initialize`` results and the method is refused with ``-32601``.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import hashlib
 import hmac
 import os
@@ -32,11 +30,10 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
+from data_plane.runtime.sessions import NONCE_BYTES, TOKEN_VERSION, decode_sealed, encode_sealed
+
 TASK_KEY_INFO = b"mcpgw task v1"
 """HKDF ``info`` label of the task-id key: session tokens never open as task ids, nor back."""
-_VERSION = b"\x01"
-_NONCE_BYTES = 12
-_MAX_TOKEN_CHARS = 4096
 RELATED_TASK = "io.modelcontextprotocol/related-task"
 TASK_METHODS = frozenset({"tasks/get", "tasks/result", "tasks/cancel"})
 """Requests naming one task by ``params.taskId``."""
@@ -53,8 +50,8 @@ class TaskIds:
     (HMAC-SHA256 under a second derived key, as in SIV constructions): equal ids seal equally,
     and that equality is all the token reveals.
 
-    Token layout (base64url, no padding): ``version (1) | nonce (12) | ciphertext+tag``, the
-    version byte also being the associated data; the plaintext is ``[server, key id, task id]``.
+    The token layout is the session tokens' (``sessions.encode_sealed``); the plaintext is
+    ``[server, key id, task id]``.
     """
 
     __slots__ = ("_aead", "_nonce_key")
@@ -73,23 +70,16 @@ class TaskIds:
     def seal(self, server: str, key_id: str, upstream_id: str) -> str:
         """The task id the client sees for ``upstream_id``."""
         plaintext = orjson.dumps([server, key_id, upstream_id])
-        nonce = hmac.new(self._nonce_key, plaintext, hashlib.sha256).digest()[:_NONCE_BYTES]
-        sealed = _VERSION + nonce + self._aead.encrypt(nonce, plaintext, _VERSION)
-        return base64.urlsafe_b64encode(sealed).rstrip(b"=").decode("ascii")
+        nonce = hmac.new(self._nonce_key, plaintext, hashlib.sha256).digest()[:NONCE_BYTES]
+        return encode_sealed(nonce, self._aead.encrypt(nonce, plaintext, TOKEN_VERSION))
 
     def open(self, token: str, server: str, key_id: str) -> str | None:
         """The upstream id inside ``token`` when it was sealed for this server and caller."""
-        if not token or len(token) > _MAX_TOKEN_CHARS or not token.isascii():
+        parts = decode_sealed(token)
+        if parts is None:
             return None
         try:
-            raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
-        except (binascii.Error, ValueError):
-            return None
-        if len(raw) <= 1 + _NONCE_BYTES or raw[:1] != _VERSION:
-            return None
-        nonce, sealed = raw[1 : 1 + _NONCE_BYTES], raw[1 + _NONCE_BYTES :]
-        try:
-            fields = orjson.loads(self._aead.decrypt(nonce, sealed, _VERSION))
+            fields = orjson.loads(self._aead.decrypt(parts[0], parts[1], TOKEN_VERSION))
         except (InvalidTag, orjson.JSONDecodeError):
             return None
         if not isinstance(fields, list) or len(fields) != 3 or not all(isinstance(f, str) for f in fields):

@@ -325,32 +325,36 @@ class Compose:
         original: str,
         params_update: dict[str, Any],
     ) -> Outcome:
-        """Send the request to ``member`` under the item's ``original`` name; the outcome names
-        the member and original tool, which audit records."""
-        outcome = await self._forward_to(ctx, sink, member, kind, original, params_update)
-        return _routed(outcome, ctx, member, original)
-
-    async def _forward_to(
-        self,
-        ctx: RequestContext,
-        sink: ResponseSink,
-        member: Member,
-        kind: ItemKind,
-        original: str,
-        params_update: dict[str, Any],
-    ) -> Outcome:
+        """Send the request to ``member`` under the item's ``original`` name, if the caller may;
+        the outcome names the member and original tool, which audit records."""
         decision = view_of(ctx, member).decide(kind, original)
-        if not decision.allowed:
-            return await sink.deny(ctx, Denial(DenialKind.TOOL_FORBIDDEN, decision.reason, decision.rule))
-        refusal = await self._webhook(ctx, member, kind, original, decision.rule)
+        if decision.allowed:
+            refusal = await self._webhook(ctx, member, kind, original, decision.rule)
+        else:
+            refusal = Denial(DenialKind.TOOL_FORBIDDEN, decision.reason, decision.rule)
         if refusal is not None:
-            return await sink.deny(ctx, refusal)
+            return _routed(await sink.deny(ctx, refusal), ctx, member, original)
         assert ctx.message is not None
         params = ctx.message.get("params")
         body = orjson.dumps(
             {**ctx.message, "params": {**(params if isinstance(params, dict) else {}), **params_update}}
         )
         headers = {"Mcp-Name": original} if "Mcp-Name" in ctx.headers else {}
+        outcome = await self._exchange(ctx, sink, member, body, headers, decision.rule, original)
+        return _routed(outcome, ctx, member, original)
+
+    async def _exchange(
+        self,
+        ctx: RequestContext,
+        sink: ResponseSink,
+        member: Member,
+        body: bytes,
+        headers: dict[str, str],
+        rule: str,
+        original: str,
+    ) -> Outcome:
+        """POST ``body`` on the caller's session with ``member`` (joining again once if the
+        member lost it) and relay the answer."""
         for rejoin in (False, True):
             try:
                 route = await route_to(ctx, self._client, member, rejoin=rejoin)
@@ -361,7 +365,7 @@ class Compose:
                 if response.status == 404 and route.session_id and not rejoin:
                     response.release()  # the member restarted and lost the session: join again
                     continue
-                return await self._relay(ctx, sink, member, response, decision.rule, original)
+                return await self._relay(ctx, sink, member, response, rule, original)
             except MemberFailed as exc:
                 return await sink.deny(ctx, _unreachable(member, exc))
             finally:
