@@ -14,6 +14,8 @@ the stage again, which then finds the verdict).
 
 from __future__ import annotations
 
+from typing import Any
+
 from msgspec.structs import replace
 
 from data_plane.pipeline.context import Denial, DenialKind, RequestContext
@@ -131,27 +133,7 @@ def _ask_webhook(
     kind: ItemKind,
     rule: str,
 ) -> RequestContext | Denial:
-    params = ctx.message.get("params") if ctx.message is not None else None
-    arguments = params.get("arguments") if isinstance(params, dict) else None
-    question = {
-        "principal": {
-            "id": principal.key_id,
-            "name": principal.name,
-            "workspace": principal.workspace,
-            "subject": principal.subject,
-            "email": principal.email,
-            "groups": list(principal.groups),
-            "roles": list(principal.roles),
-            "team": principal.team,
-            "identity_provider": principal.identity_provider,
-        },
-        "server": ctx.slug,
-        "method": ctx.rpc_method,
-        "kind": kind,
-        "name": ctx.item,
-        "arguments": arguments if isinstance(arguments, dict) else {},
-        "rule": rule,
-    }
+    question = webhook_question(ctx, principal, ctx.slug, kind, ctx.item, rule)
     key = webhooks.key(hook, question)
     verdict = webhooks.answer(key)
     if verdict is None:
@@ -164,6 +146,33 @@ def _ask_webhook(
             DenialKind.TOOL_FORBIDDEN, f"{ctx.item_kind} '{ctx.item}': {verdict.reason}", verdict.rule
         )
     return replace(ctx, rule=f"{rule}+{verdict.rule}", pending=None)
+
+
+def webhook_question(
+    ctx: RequestContext, principal: Principal, server: str, kind: ItemKind, name: str, rule: str
+) -> dict[str, Any]:
+    """What a workspace's authorization webhook is asked about one use of an item (never a secret)."""
+    params = ctx.message.get("params") if ctx.message is not None else None
+    arguments = params.get("arguments") if isinstance(params, dict) else None
+    return {
+        "principal": {
+            "id": principal.key_id,
+            "name": principal.name,
+            "workspace": principal.workspace,
+            "subject": principal.subject,
+            "email": principal.email,
+            "groups": list(principal.groups),
+            "roles": list(principal.roles),
+            "team": principal.team,
+            "identity_provider": principal.identity_provider,
+        },
+        "server": server,
+        "method": ctx.rpc_method,
+        "kind": kind,
+        "name": name,
+        "arguments": arguments if isinstance(arguments, dict) else {},
+        "rule": rule,
+    }
 
 
 def _list_filter(view: ServerView, kind: ItemKind, key: str, field: str) -> ListFilter:

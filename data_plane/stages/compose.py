@@ -42,6 +42,7 @@ from data_plane.runtime.virtual.sse import (
     tag_request_id,
     untag_response_id,
 )
+from data_plane.stages.authorize import webhook_question
 from data_plane.stages.compose_lists import LISTS, find_original, merged_list, resource_owner, view_of
 from data_plane.stages.compose_members import (
     SESSION_HEADER,
@@ -380,27 +381,7 @@ class Compose:
         hook = snapshot.webhooks.get(member.upstream.workspace) if snapshot is not None else None
         if hook is None or self._webhooks is None or principal is None or ctx.message is None:
             return None
-        params = ctx.message.get("params")
-        arguments = params.get("arguments") if isinstance(params, dict) else None
-        question = {
-            "principal": {
-                "id": principal.key_id,
-                "name": principal.name,
-                "workspace": principal.workspace,
-                "subject": principal.subject,
-                "email": principal.email,
-                "groups": list(principal.groups),
-                "roles": list(principal.roles),
-                "team": principal.team,
-                "identity_provider": principal.identity_provider,
-            },
-            "server": member.server,
-            "method": ctx.rpc_method,
-            "kind": kind,
-            "name": original,
-            "arguments": arguments if isinstance(arguments, dict) else {},
-            "rule": rule,
-        }
+        question = webhook_question(ctx, principal, member.server, kind, original, rule)
         key = self._webhooks.key(hook, question)
         verdict = self._webhooks.answer(key)
         if verdict is None:
