@@ -18,12 +18,11 @@ import orjson
 
 from data_plane.runtime.upstream_credentials import ClientCredentials, TokenExchange
 from data_plane.runtime.upstream_tokens import (
-    FETCH_TIMEOUT,
     AccessRefused,
-    Retryable,
     Token,
     auth_headers,
     parse_token,
+    post_token_request,
 )
 
 GRANT_TYPE = "urn:ietf:params:oauth:grant-type:token-exchange"
@@ -72,23 +71,10 @@ async def exchange_token(session: aiohttp.ClientSession, key: ExchangeKey) -> To
         auth_method=config.auth_method,
     )
     form, headers = auth_headers(client, form)
-    where = f"token exchange for server '{config.server}'"
-    try:
-        async with session.post(
-            config.token_url, data=form, headers=headers, timeout=FETCH_TIMEOUT, allow_redirects=False
-        ) as response:
-            body = await response.read()
-            status = response.status
-    except TimeoutError as exc:
-        raise Retryable(f"{where}: the identity provider did not answer in time") from exc
-    except aiohttp.ClientError as exc:
-        raise Retryable(f"{where}: the identity provider is unreachable: {type(exc).__name__}") from exc
-    if status >= 500:
-        raise Retryable(f"{where}: the identity provider answered {status}")
+    where = f"the identity provider (token exchange for server '{config.server}')"
+    status, body = await post_token_request(session, config.token_url, form, headers, where)
     if status != 200:
-        raise AccessRefused(
-            f"{where}: the identity provider refused to exchange your token ({_error(body, status)})"
-        )
+        raise AccessRefused(f"{where} refused to exchange your token ({_error(body, status)})")
     return parse_token(body, where)
 
 

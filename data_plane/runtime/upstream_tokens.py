@@ -46,12 +46,8 @@ class CredentialUnavailable(Exception):
     """The upstream credential could not be obtained (the message holds no secret)."""
 
 
-class _Retryable(CredentialUnavailable):
+class Retryable(CredentialUnavailable):
     """A failure worth another try (connection, timeout, 5xx)."""
-
-
-class Retryable(_Retryable):
-    """A failure worth another try, raised by fetchers outside this module."""
 
 
 class AccessRefused(CredentialUnavailable):
@@ -107,6 +103,25 @@ def auth_headers(creds: ClientCredentials, form: dict[str, str]) -> tuple[dict[s
     return form, headers
 
 
+async def post_token_request(
+    session: aiohttp.ClientSession, url: str, form: dict[str, str], headers: dict[str, str], where: str
+) -> tuple[int, bytes]:
+    """POST a form to a token endpoint: (status, body) of an answer below 500; :class:`Retryable`
+    when ``where`` (named in the message) times out, cannot be reached or answers 5xx."""
+    try:
+        async with session.post(
+            url, data=form, headers=headers, timeout=FETCH_TIMEOUT, allow_redirects=False
+        ) as response:
+            status, body = response.status, await response.read()
+    except TimeoutError as exc:
+        raise Retryable(f"{where} did not answer in time") from exc
+    except aiohttp.ClientError as exc:
+        raise Retryable(f"{where} is unreachable: {type(exc).__name__}") from exc
+    if status >= 500:
+        raise Retryable(f"{where} answered {status}")
+    return status, body
+
+
 async def fetch_token(session: aiohttp.ClientSession, creds: ClientCredentials) -> Token:
     """One token request to ``creds.token_url``; raises :class:`CredentialUnavailable`."""
     form = {"grant_type": "client_credentials"}
@@ -116,18 +131,7 @@ async def fetch_token(session: aiohttp.ClientSession, creds: ClientCredentials) 
         form["audience"] = creds.audience
     form, headers = auth_headers(creds, form)
     where = f"token endpoint of server '{creds.server}'"
-    try:
-        async with session.post(
-            creds.token_url, data=form, headers=headers, timeout=FETCH_TIMEOUT, allow_redirects=False
-        ) as response:
-            body = await response.read()
-            status = response.status
-    except TimeoutError as exc:
-        raise _Retryable(f"{where} did not answer in time") from exc
-    except aiohttp.ClientError as exc:
-        raise _Retryable(f"{where} is unreachable: {type(exc).__name__}") from exc
-    if status >= 500:
-        raise _Retryable(f"{where} answered {status}")
+    status, body = await post_token_request(session, creds.token_url, form, headers, where)
     if status != 200:
         raise CredentialUnavailable(f"{where} refused the client credentials ({status})")
     return parse_token(body, where)
@@ -207,7 +211,7 @@ class TokenManager(Generic[K]):
             self.fetches += 1
             try:
                 token = await self._fetch(creds)
-            except _Retryable:
+            except Retryable:
                 if attempt == self._attempts:
                     raise
                 await asyncio.sleep(self._retry_delay * attempt)
